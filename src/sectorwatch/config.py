@@ -1,0 +1,290 @@
+"""Load and validate config.yaml once into a frozen Config, reporting every problem together."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import types
+import typing
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from sectorwatch import __version__
+from sectorwatch.sources import REGISTRY
+from sectorwatch.sources.base import Duration, Settings, Size, SourceBase
+
+ENV_VAR = "SECTORWATCH_CONFIG"
+DEFAULT_UA = (
+    f"sectorwatch/{__version__} (+https://sectorwatch.example.org/about; "
+    "mailto:ops@sectorwatch.example.org)"
+)
+
+
+class FetchSettings(Settings):
+    """How sectorwatch talks to other people's servers."""
+
+    user_agent: str = Field(DEFAULT_UA, description="Identifies the crawler, with a contact.")
+    connect_timeout: Duration = Field(10.0, gt=0, description="Seconds to open a connection.")
+    read_timeout: Duration = Field(30.0, gt=0, description="Seconds to wait between bytes.")
+    total_timeout: Duration = Field(60.0, gt=0, description="Seconds for a whole response.")
+    max_bytes: Size = Field(5_000_000, description="A larger body is abandoned as an error.")
+    max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per request.")
+    max_attempts: int = Field(3, ge=1, le=10, description="Tries for a transient failure.")
+    backoff: Duration = Field(2.0, ge=0, description="First retry delay; doubles per try.")
+    retry_after_max_wait: Duration = Field(
+        30.0, ge=0, description="Longest Retry-After waited for within a run."
+    )
+    per_host_delay: Duration = Field(5.0, ge=0, description="Pause between requests to a host.")
+    concurrency: int = Field(4, ge=1, le=32, description="Hosts fetched at the same time.")
+    respect_robots: bool = Field(True, description="Obey robots.txt (RFC 9309).")
+    robots_cache: Duration = Field(
+        86_400.0, gt=0, le=86_400, description="How long a robots.txt is trusted (≤ 24 h)."
+    )
+    default_interval: Duration = Field(21_600.0, ge=0, description="Default poll interval.")
+    max_article_failures: int = Field(
+        3, ge=1, description="An article URL that failed this often is not tried again."
+    )
+
+    @field_validator("user_agent")
+    @classmethod
+    def _ua_has_contact(cls, value: str) -> str:
+        if "http" not in value and "mailto:" not in value and "@" not in value:
+            raise ValueError("the user agent must carry a contact URL or mailto: address")
+        return value
+
+
+SourceConfig = Annotated[
+    typing.Union[tuple(t.settings for t in REGISTRY.values())],  # noqa: UP007
+    Field(discriminator="type"),
+]
+
+
+class Config(Settings):
+    """The whole configuration."""
+
+    database_url: str = Field(
+        "sqlite:///data/sectorwatch.db", description="SQLAlchemy URL of the store."
+    )
+    fetch: FetchSettings = Field(default_factory=FetchSettings, description="HTTP behaviour.")
+    sources: tuple[SourceConfig, ...] = Field((), description="What to poll.")
+
+    def source(self, source_id: str) -> SourceBase:
+        for src in self.sources:
+            if src.id == source_id:
+                return src
+        raise KeyError(source_id)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a config file."""
+
+    file: str
+    path: str
+    message: str
+    line: int | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        text = f"{where}: {self.path or '(top level)'}: {self.message}"
+        return f"{text} (hint: {self.hint})" if self.hint else text
+
+
+class ConfigError(Exception):
+    """The config could not be used; ``problems`` lists every reason."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def default_config_text() -> str:
+    """The shipped, commented config.yaml."""
+    return resources.files("sectorwatch").joinpath("config.yaml").read_text(encoding="utf-8")
+
+
+def resolve_path(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """--config wins, then $SECTORWATCH_CONFIG, then ./config.yaml; None means the shipped one."""
+    if explicit:
+        return Path(explicit)
+    if env := os.environ.get(ENV_VAR):
+        return Path(env)
+    local = Path("config.yaml")
+    return local if local.is_file() else None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read a config file (or the shipped default) and validate it completely."""
+    if path is None:
+        return parse_config(default_config_text(), "config.yaml (built-in)")
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(str(file), "", f"cannot read: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([Problem(str(file), "", "not UTF-8 text")]) from None
+    return parse_config(text, str(file))
+
+
+def parse_config(text: str, filename: str) -> Config:
+    """Validate YAML text; raise ConfigError listing every problem with its YAML path and line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        msg = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([Problem(filename, "", f"not valid YAML: {msg}", line)]) from None
+    problems: list[Problem] = []
+    lines: dict[tuple[Any, ...], int] = {}
+    data = _to_python(node, (), lines, problems, filename) if node is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(filename, "", "the file must be a mapping of settings", 1)])
+    problems.extend(_duplicate_ids(data, lines, filename))
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_problem(err, data, lines, filename) for err in exc.errors())
+        config = None
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.path))
+        raise ConfigError(problems)
+    assert config is not None
+    return config
+
+
+def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: dict, problems: list, file: str):
+    """Build plain data from YAML nodes, remembering the line of every path."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = yaml.SafeLoader(" ").construct_object(key_node)
+            if key in out:
+                problems.append(
+                    Problem(file, _fmt((*path, key)), "key given twice",
+                            key_node.start_mark.line + 1, "remove one of them")
+                )
+            out[key] = _to_python(value_node, (*path, key), lines, problems, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(n, (*path, i), lines, problems, file) for i, n in enumerate(node.value)]
+    return yaml.SafeLoader(" ").construct_object(node)
+
+
+def _duplicate_ids(data: dict, lines: dict, file: str) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    sources = data.get("sources")
+    if not isinstance(sources, list):
+        return
+    for i, src in enumerate(sources):
+        if isinstance(src, dict) and isinstance(src.get("id"), str):
+            if src["id"] in seen:
+                yield Problem(
+                    file, f"sources[{i}].id", f"duplicate source id {src['id']!r}",
+                    lines.get(("sources", i, "id")),
+                    f"already used by sources[{seen[src['id']]}]; ids must be unique",
+                )
+            else:
+                seen[src["id"]] = i
+
+
+def _fmt(path: Sequence[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _problem(err: dict, data: dict, lines: dict, file: str) -> Problem:
+    loc = _strip_union_tags(tuple(err["loc"]), data)
+    kind = err["type"]
+    msg = err["msg"]
+    hint = None
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        loc = (*loc, "type")
+        known = ", ".join(REGISTRY)
+        msg = "missing source type" if kind == "union_tag_not_found" else (
+            f"unknown source type {_get(data, loc)!r}")
+        hint = f"known types: {known}"
+    elif kind == "extra_forbidden":
+        known = _known_keys(loc[:-1], data)
+        msg = f"unknown key {loc[-1]!r}"
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+    elif kind == "missing":
+        msg = "required setting is missing"
+    elif msg.startswith("Value error, "):
+        msg = msg.removeprefix("Value error, ")
+    line = None
+    for cut in range(len(loc), -1, -1):
+        if (line := lines.get(loc[:cut])) is not None:
+            break
+    return Problem(file, _fmt(loc), msg, line, hint or _HINTS.get(kind))
+
+
+_HINTS = {
+    "string_type": "put the value in quotes",
+    "bool_parsing": "use true or false",
+    "bool_type": "use true or false",
+    "int_parsing": "use a whole number",
+    "int_type": "use a whole number",
+    "float_parsing": "use a number",
+    "string_pattern_mismatch": "use lower-case letters, digits, '-' and '_'",
+    "tuple_type": "use a YAML list",
+    "model_type": "use a mapping of settings",
+    "model_attributes_type": "use a mapping of settings",
+}
+
+
+def _strip_union_tags(loc: tuple[Any, ...], data: dict) -> tuple[Any, ...]:
+    """Pydantic puts the union tag into the path (sources.3.feed.url); drop it."""
+    if len(loc) >= 3 and loc[0] == "sources" and isinstance(loc[1], int) and loc[2] in REGISTRY:
+        return loc[:2] + loc[3:]
+    return loc
+
+
+def _get(data: Any, loc: Sequence[Any]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _known_keys(loc: Sequence[Any], data: dict) -> list[str]:
+    """The settings allowed at a path, for 'did you mean' hints."""
+    model: Any = Config
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        if model is Config and part == "sources":
+            kind = _get(data, [*list(loc[:i + 2]), "type"])
+            model = REGISTRY[kind].settings if kind in REGISTRY else SourceBase
+        else:
+            model = _model_in(field.annotation)
+        if model is None:
+            return []
+    return sorted(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is not None:
+        for arg in typing.get_args(annotation):
+            if (found := _model_in(arg)) is not None:
+                return found
+    return None

@@ -1,0 +1,60 @@
+"""Small frozen records passed between pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Link:
+    """A candidate article found while polling a source."""
+
+    url: str
+    """Canonicalised URL (see sectorwatch.urls.canonicalize)."""
+    title: str | None = None
+    published: datetime | None = None
+    summary: str | None = None
+    guid: str | None = None
+    """The feed's own id, if any: kept for reference, never used as identity."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One HTTP response, decoded as far as its kind allows."""
+
+    url: str
+    """The URL that was asked for."""
+    final_url: str
+    """Where redirects ended."""
+    status: int
+    content_type: str
+    body: bytes
+    fetched_at: datetime
+    text: str | None = None
+    """The body decoded to str (None for binary types such as PDF)."""
+    encoding: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    redirects: tuple[tuple[int, str], ...] = ()
+    """(status, location) for each redirect followed."""
+    headers: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article as extracted from its page, ready to store."""
+
+    url: str
+    """Canonical URL: the page's same-site rel=canonical, else the canonicalised final URL."""
+    title: str
+    text: str
+    fingerprint: str
+    published: datetime | None
+    published_signal: str
+    """Which signal gave ``published``: feed, api, jsonld, meta, time, url or first_seen."""
+    updated: datetime | None = None
+    author: str | None = None
+    language: str | None = None
+    truncated: bool = False
+    word_count: int = 0

@@ -1,0 +1,94 @@
+"""Shared fixtures: real servers on 127.0.0.1, a fresh SQLite file per test, fast settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sectorwatch.config import Config, parse_config
+from sectorwatch.demo.server import Site
+from sectorwatch.store import Store
+
+FAST_FETCH = """
+fetch:
+  user_agent: "sectorwatch-test/1.0 (+http://127.0.0.1/about)"
+  connect_timeout: 2s
+  read_timeout: 0.5s
+  total_timeout: 5s
+  per_host_delay: 0
+  backoff: 0.01
+  retry_after_max_wait: 2s
+  max_attempts: 3
+"""
+
+
+@pytest.fixture
+def make_site() -> Iterator[Callable[[str], Site]]:
+    """Start fixture sites (each on its own port); all stopped after the test."""
+    started: list[Site] = []
+
+    def factory(name: str = "site") -> Site:
+        site = Site(name).start()
+        started.append(site)
+        return site
+
+    yield factory
+    for site in started:
+        site.stop()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store.open(db_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def make_config(db_url: str) -> Callable[[str], Config]:
+    """Config from a YAML ``sources:`` block, with fast fetch settings and the test DB."""
+
+    def factory(sources_yaml: str, extra: str = "") -> Config:
+        text = f'database_url: "{db_url}"\n{FAST_FETCH}\n{extra}\nsources:\n{sources_yaml}'
+        return parse_config(text, "test-config.yaml")
+
+    return factory
+
+
+def rss(base: str, items: list[tuple[str, str]], title: str = "Test feed") -> str:
+    """A small RSS 2.0 feed: items are (path, title)."""
+    entries = "".join(
+        f"<item><title>{t}</title><link>{base}{p}</link><guid isPermaLink='false'>{p}</guid>"
+        f"<pubDate>Mon, 2{i} Nov 2026 09:00:00 +0000</pubDate>"
+        f"<description>About {t}</description></item>"
+        for i, (p, t) in enumerate(items)
+    )
+    return (f"<?xml version='1.0' encoding='UTF-8'?><rss version='2.0'><channel>"
+            f"<title>{title}</title><link>{base}/</link>{entries}</channel></rss>")
+
+
+def article_html(title: str, paragraphs: list[str], canonical: str | None = None) -> str:
+    """A plain article page with a little boilerplate around it."""
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    link = f'<link rel="canonical" href="{canonical}">' if canonical else ""
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title} | Site"
+            f"</title>{link}</head><body><nav><a href='/'>Home</a> <a href='/about'>About</a>"
+            f"</nav><main><article><h1>{title}</h1>{body}</article></main>"
+            f"<footer>© Example Ltd. All rights reserved.</footer></body></html>")
+
+
+LOREM = [
+    "Ofsted inspectors found that children in care were seen regularly by their social "
+    "workers, and that plans were reviewed on time in most cases across the county.",
+    "The council's director of children's services said the authority had invested in "
+    "recruitment and that caseloads had fallen from an average of twenty-four to seventeen.",
+    "However, the report said management oversight of children missing from home remained "
+    "inconsistent and that return home interviews were not always completed promptly.",
+]

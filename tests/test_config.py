@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from sectorwatch.config import Config, ConfigError, FetchSettings, default_config_text, \
+    load_config, parse_config
+from sectorwatch.sources import REGISTRY
+from sectorwatch.sources.base import ExtractRules
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def problems(text: str) -> list:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "bad.yaml")
+    return list(info.value.problems)
+
+
+def test_shipped_config_is_valid_and_lists_the_real_sector_sources():
+    config = load_config(None)
+    urls = {s.url for s in config.sources}
+    assert "https://www.communitycare.co.uk/category/children-young-people/feed/" in urls
+    assert "https://www.gov.uk/search/news-and-communications.atom?organisations%5B%5D=ofsted" \
+        in urls
+    assert "https://www.worcesternews.co.uk/news/rss/" in urls
+    assert config.source("worcester-news").relevance_filter is True
+    assert {s.type for s in config.sources} >= {"feed", "html_listing", "govuk"}
+    assert config.source("govuk-dfe-news").type == "govuk"
+
+
+def test_packaged_config_is_the_top_level_one():
+    assert default_config_text() == (ROOT / "config.yaml").read_text(encoding="utf-8")
+
+
+def test_every_setting_is_documented_in_the_shipped_config():
+    text = default_config_text()
+    models = [Config, FetchSettings, ExtractRules, *(t.settings for t in REGISTRY.values())]
+    missing = {f"{m.__name__}.{name}" for m in models for name in m.model_fields
+               if not re.search(rf"^\s*#?\s*-?\s*{name}:", text, re.MULTILINE)}
+    assert not missing, f"settings missing from config.yaml: {sorted(missing)}"
+
+
+def test_config_is_frozen():
+    config = load_config(None)
+    with pytest.raises(ValidationError):
+        config.fetch.concurrency = 99
+    assert isinstance(config.sources, tuple)
+
+
+def test_three_mistakes_are_all_reported_with_yaml_paths_and_lines():
+    found = problems("""\
+fetch:
+  concurency: 4
+sources:
+  - id: one
+    type: feed
+    url: "https://example.org/feed"
+  - id: two
+    type: feed
+    url: "ftp://example.org/feed"
+  - id: three
+    type: feed
+    url: "https://example.org/x"
+    interval: soon
+""")
+    assert [(p.path, p.line) for p in found] == [
+        ("fetch.concurency", 2), ("sources[1].url", 9), ("sources[2].interval", 13)]
+    assert "did you mean 'concurrency'" in found[0].hint
+    assert all(str(p).startswith("bad.yaml:") for p in found)
+
+
+def test_unknown_type_lists_known_types():
+    [p] = problems("sources:\n  - {id: a, type: rss, url: 'https://e.org/'}\n")
+    assert p.path == "sources[0].type"
+    assert "unknown source type 'rss'" in p.message
+    assert "feed" in p.hint and "html_listing" in p.hint
+
+
+def test_duplicate_ids_and_missing_type_and_bad_types():
+    found = problems("""\
+sources:
+  - {id: a, type: feed, url: 'https://e.org/1'}
+  - {id: a, type: feed, url: 'https://e.org/2', enabled: maybe}
+  - {id: b, url: 'https://e.org/3'}
+  - {id: c, type: html_listing, url: 'https://e.org/4', link_selector: 'a[[[', max_pages: 0}
+""")
+    paths = {p.path: p for p in found}
+    assert "duplicate source id 'a'" in paths["sources[1].id"].message
+    assert "sources[1].enabled" in paths
+    assert paths["sources[2].type"].message == "missing source type"
+    assert "CSS selector" in paths["sources[3].link_selector"].message
+    assert "sources[3].max_pages" in paths
+
+
+def test_yaml_syntax_error_names_the_line():
+    [p] = problems("sources:\n  - id: a\n   type: feed\n")
+    assert p.line is not None and "not valid YAML" in p.message
+
+
+def test_key_given_twice_is_an_error():
+    [p] = problems("database_url: 'sqlite:///a.db'\ndatabase_url: 'sqlite:///b.db'\n")
+    assert p.message == "key given twice" and p.line == 2
+
+
+def test_user_agent_needs_a_contact():
+    [p] = problems("fetch:\n  user_agent: 'MyBot'\n")
+    assert p.path == "fetch.user_agent" and "contact" in p.message
+
+
+def test_robots_cache_may_not_exceed_a_day():
+    [p] = problems("fetch:\n  robots_cache: 2d\n")
+    assert p.path == "fetch.robots_cache"
+
+
+def test_durations_and_sizes_accept_units():
+    config = parse_config("fetch:\n  max_bytes: 2MB\n  per_host_delay: 1.5s\n"
+                          "  default_interval: 2h\n", "ok.yaml")
+    assert config.fetch.max_bytes == 2_000_000
+    assert config.fetch.per_host_delay == 1.5
+    assert config.fetch.default_interval == 7200
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "absent.yaml")
+    assert "cannot read" in str(info.value)
+
+
+def test_top_level_must_be_a_mapping():
+    [p] = problems("- just\n- a list\n")
+    assert "mapping" in p.message
