@@ -1,0 +1,1 @@
+"""Bundled copies of sector sites and a loopback server, for the demo, tests and benchmarks."""

@@ -1,0 +1,154 @@
+"""Local copies of sector sites, served on 127.0.0.1 for the demo, tests and benchmarks.
+
+Each site is a folder named for its real host, holding ``site.yaml`` (path → file and
+content type) and the files; ``{{base}}`` in a file becomes the local origin. Static routes
+answer conditional GETs (ETag / Last-Modified → 304) like a well-behaved server. Tests add
+programmable routes for misbehaving endpoints (slow, dropped, oversized, looping…).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+SITES_DIR = Path(str(resources.files("sectorwatch").joinpath("demo", "sites")))
+_FIXED_DATE = formatdate(1_763_900_000, usegmt=True)  # a stable Last-Modified for static files
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+Handler = Callable[["RequestHandler"], Response | None]
+"""A programmable route: return a Response, or None after writing to the socket itself."""
+
+
+@dataclass
+class Site:
+    """One server on 127.0.0.1 with its own port (so its own robots.txt and pacing)."""
+
+    name: str
+    static: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    base: str = ""
+    _server: ThreadingHTTPServer | None = None
+
+    def route(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8"
+              ) -> None:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.static[path] = (data, content_type)
+
+    def handle(self, path: str, handler: Handler) -> None:
+        self.handlers[path] = handler
+
+    def count(self, path: str) -> int:
+        return sum(1 for p, _ in self.requests if p == path)
+
+    def start(self) -> Site:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+        server.daemon_threads = True
+        server.site = self  # type: ignore[attr-defined]
+        self._server = server
+        self.base = f"http://127.0.0.1:{server.server_address[1]}"
+        threading.Thread(target=server.serve_forever, args=(0.05,), name=f"site-{self.name}",
+                         daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "sectorwatch-fixture/1"
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib's signature
+        pass  # tests read Site.requests instead of stderr noise
+
+    @property
+    def site(self) -> Site:
+        return self.server.site  # type: ignore[attr-defined]
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        site = self.site
+        site.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+        if handler := site.handlers.get(self.path):
+            response = handler(self)
+            if response is not None:
+                self.send(response)
+            return
+        if self.path in site.static:
+            body, ctype = site.static[self.path]
+            body = body.replace(b"{{base}}", site.base.encode())
+            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            if self.headers.get("If-None-Match") == etag or (
+                    "If-None-Match" not in self.headers
+                    and self.headers.get("If-Modified-Since") == _FIXED_DATE):
+                self.send(Response(304, b"", (("ETag", etag),)))
+                return
+            self.send(Response(200, body, (("Content-Type", ctype), ("ETag", etag),
+                                           ("Last-Modified", _FIXED_DATE))))
+            return
+        if self.path == "/robots.txt":
+            self.send(Response(404, b"not found", (("Content-Type", "text/plain"),)))
+            return
+        self.send(Response(404, b"<h1>Not found</h1>", (("Content-Type", "text/html"),)))
+
+    def send(self, response: Response) -> None:
+        self.send_response(response.status)
+        names = {k.lower() for k, _ in response.headers}
+        for key, value in response.headers:
+            self.send_header(key, value)
+        if "content-length" not in names:
+            self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if response.body:
+            self.wfile.write(response.body)
+
+
+def load_site(folder: Path) -> Site:
+    """A Site from a fixture folder's ``site.yaml``."""
+    manifest = yaml.safe_load((folder / "site.yaml").read_text(encoding="utf-8"))
+    site = Site(folder.name)
+    for path, spec in (manifest.get("routes") or {}).items():
+        site.route(path, (folder / spec["file"]).read_bytes(), spec["type"])
+    return site
+
+
+def site_folders(root: Path = SITES_DIR) -> list[Path]:
+    return sorted(p for p in root.iterdir() if (p / "site.yaml").is_file())
+
+
+@contextmanager
+def serve_sites(root: Path = SITES_DIR) -> Iterator[dict[str, Site]]:
+    """Serve every fixture site, each on its own port: {real hostname: Site}."""
+    sites = {folder.name: load_site(folder).start() for folder in site_folders(root)}
+    try:
+        yield sites
+    finally:
+        for site in sites.values():
+            site.stop()
+
+
+def localise(config_text: str, sites: dict[str, Site]) -> str:
+    """Point a config's real URLs at the local copies (``https://host`` → ``http://127…``)."""
+    for host, site in sites.items():
+        for scheme in ("https://", "http://"):
+            config_text = config_text.replace(f"{scheme}{host}", site.base)
+    return config_text

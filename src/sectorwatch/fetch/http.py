@@ -1,0 +1,320 @@
+"""The only HTTP client: identified, paced, robots-aware, bounded in time and size."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+import requests
+
+from sectorwatch.config import FetchSettings
+from sectorwatch.errors import FetchError
+from sectorwatch.fetch.decode import decode, strip_controls
+from sectorwatch.fetch.pacing import HostPacer
+from sectorwatch.fetch.robots import RobotsAnswer, RobotsCache, RobotsStore
+from sectorwatch.models import Page
+from sectorwatch.urls import canonicalize, origin
+
+MAX_RETRY_AFTER = 86_400.0
+DEFAULT_RETRY_AFTER = 3_600.0
+_REDIRECTS = (301, 302, 303, 307, 308)
+_CHUNK = 65_536
+_KEEP_HEADERS = ("content-type", "cache-control", "expires", "retry-after", "server", "age")
+
+ACCEPT_HEADERS = {
+    "feed": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, "
+            "*/*;q=0.1",
+    "sitemap": "application/xml, text/xml;q=0.9, */*;q=0.1",
+    "html": "text/html, application/xhtml+xml;q=0.9, */*;q=0.1",
+    "article": "text/html, application/xhtml+xml;q=0.9, */*;q=0.1",
+    "json": "application/json, */*;q=0.1",
+    "robots": "text/plain, */*;q=0.1",
+}
+_TYPES = {
+    "feed": ("xml", "rss", "atom", "rdf"),
+    "sitemap": ("xml", "gzip", "octet-stream"),
+    "html": ("text/html", "xhtml"),
+    "article": ("text/html", "xhtml"),
+    "json": ("json",),
+    "robots": ("",),
+}
+_SNIFF = {
+    "feed": (b"<?xml", b"<rss", b"<feed", b"<rdf:rdf"),
+    "sitemap": (b"<?xml", b"<urlset", b"<sitemapindex", b"\x1f\x8b"),
+    "html": (b"<!doctype html", b"<html"),
+    "article": (b"<!doctype html", b"<html"),
+    "json": (b"{", b"["),
+}
+_CHALLENGE = (b"Just a moment...", b"Attention Required! | Cloudflare", b"Verifying your browser",
+              b"Please enable JS", b"cf-browser-verification")
+
+RequestHook = Callable[[str, str], None]
+"""Called with (url, outcome) for every HTTP exchange: outcome is a status or an error kind."""
+
+
+class ValidatorStore(Protocol):
+    def load_validators(self, url: str) -> tuple[str | None, str | None] | None: ...
+
+
+class HttpClient:
+    """Shared by all sources of a run; safe to use from several threads."""
+
+    def __init__(self, settings: FetchSettings, store: RobotsStore | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.settings = settings
+        self._sleep = sleep
+        self._session = requests.Session()
+        self._session.headers.update({"User-Agent": settings.user_agent,
+                                      "Accept-Encoding": "gzip, deflate"})
+        self._session.trust_env = False  # no proxies or .netrc picked up behind the user's back
+        self.pacer = HostPacer(settings.per_host_delay)
+        self.robots = RobotsCache(
+            settings.user_agent, self._fetch_robots, store, settings.robots_cache,
+            on_crawl_delay=self.pacer.set_min_delay,
+        ) if settings.respect_robots else None
+
+    def close(self) -> None:
+        self._session.close()
+
+    def get(self, url: str, *, accept: str, validators: tuple[str | None, str | None] | None = None,
+            hook: RequestHook | None = None) -> Page | None:
+        """Fetch ``url``; None means 304 Not Modified (only when ``validators`` were sent).
+
+        Transient failures are retried with exponential backoff; every other failure
+        raises FetchError with a ``kind`` the caller can record.
+        """
+        attempt = 1
+        while True:
+            try:
+                return self._get_once(url, accept, validators, hook)
+            except FetchError as exc:
+                wait = self._retry_wait(exc, attempt)
+                if wait is None:
+                    raise
+                self._sleep(wait)
+                attempt += 1
+
+    def _retry_wait(self, exc: FetchError, attempt: int) -> float | None:
+        if attempt >= self.settings.max_attempts:
+            return None
+        if exc.kind == "rate_limited":
+            wait = exc.retry_after
+            return wait if wait is not None and wait <= self.settings.retry_after_max_wait else None
+        if exc.transient or (exc.kind == "http" and exc.status == 408):
+            base = self.settings.backoff * 2 ** (attempt - 1)
+            return base * random.uniform(0.5, 1.5)
+        return None
+
+    def _get_once(self, url: str, accept: str, validators, hook) -> Page | None:
+        current = url
+        redirects: list[tuple[int, str]] = []
+        seen = {canonicalize(url)}
+        while True:
+            if self.robots is not None:
+                self.robots.check(current)
+            headers = {"Accept": ACCEPT_HEADERS[accept]}
+            if validators and not redirects:
+                etag, modified = validators
+                if etag:
+                    headers["If-None-Match"] = etag
+                if modified:
+                    headers["If-Modified-Since"] = modified
+            status, resp_headers, body = self._exchange(current, headers, hook)
+            if status in _REDIRECTS:
+                location = resp_headers.get("location")
+                if not location:
+                    raise FetchError(f"HTTP {status} without a Location", kind="http",
+                                     status=status, url=current)
+                target = canonicalize(location, current)
+                if target in seen:
+                    raise FetchError(f"redirect loop at {target}", kind="redirects", url=url,
+                                     hint="the site's redirects go round in a circle")
+                if len(redirects) >= self.settings.max_redirects:
+                    raise FetchError(f"more than {self.settings.max_redirects} redirects",
+                                     kind="redirects", url=url)
+                seen.add(target)
+                redirects.append((status, target))
+                current = target
+                continue
+            if status == 304 and validators and not redirects:
+                return None
+            self._check_status(status, resp_headers, body, current)
+            return self._page(url, current, status, resp_headers, body, accept, redirects)
+
+    def _exchange(self, url: str, headers: dict[str, str],
+                  hook: RequestHook | None) -> tuple[int, dict[str, str], bytes]:
+        """One request/response, paced per host, with the body read under the caps."""
+        site = origin(url)
+        if blocked := self.pacer.blocked(site):
+            left, reason = blocked
+            raise FetchError(f"host backing off for {left:.0f}s more ({reason})",
+                             kind="rate_limited", url=url, retry_after=left)
+        s = self.settings
+        with self.pacer.slot(site):
+            deadline = time.monotonic() + s.total_timeout
+            try:
+                resp = self._session.get(url, headers=headers, stream=True, allow_redirects=False,
+                                         timeout=(s.connect_timeout, s.read_timeout))
+            except requests.Timeout as exc:
+                self._note(hook, url, "timeout")
+                raise FetchError(f"timed out: {_reason(exc)}", kind="timeout", url=url) from None
+            except requests.RequestException as exc:
+                self._note(hook, url, "connection")
+                raise FetchError(f"connection failed: {_reason(exc)}", kind="connection",
+                                 url=url) from None
+            try:
+                self._note(hook, url, str(resp.status_code))
+                resp_headers = {k.lower(): v for k, v in resp.headers.items()}
+                if resp.status_code in _REDIRECTS or resp.status_code == 304:
+                    return resp.status_code, resp_headers, b""
+                body = self._read(resp, url, deadline, resp.status_code)
+                return resp.status_code, resp_headers, body
+            finally:
+                resp.close()
+
+    def _read(self, resp: requests.Response, url: str, deadline: float, status: int) -> bytes:
+        limit = self.settings.max_bytes if status < 400 else 65_536  # error pages: a peek is enough
+        declared = resp.headers.get("content-length", "")
+        if status < 400 and declared.isdigit() and int(declared) > limit:
+            raise FetchError(f"response too large: {int(declared):,} bytes declared "
+                             f"(limit {limit:,})", kind="too_large", url=url,
+                             hint="raise fetch.max_bytes if this page is wanted")
+        chunks, size = [], 0
+        try:
+            for chunk in resp.iter_content(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    if status >= 400:
+                        break
+                    raise FetchError(f"response too large: over {limit:,} bytes", kind="too_large",
+                                     url=url, hint="raise fetch.max_bytes if this page is wanted")
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise FetchError(
+                        f"timed out: body not complete after {self.settings.total_timeout:.0f}s",
+                        kind="timeout", url=url)
+        except requests.RequestException as exc:
+            kind = "timeout" if isinstance(exc, requests.Timeout) else "connection"
+            raise FetchError(f"connection broke while reading: {_reason(exc)}", kind=kind,
+                             url=url) from None
+        return b"".join(chunks)
+
+    def _check_status(self, status: int, headers: dict[str, str], body: bytes, url: str) -> None:
+        if status in (429, 503) and (status == 429 or "retry-after" in headers):
+            wait = retry_after_seconds(headers.get("retry-after"))
+            if wait > self.settings.retry_after_max_wait:
+                self.pacer.block(origin(url), wait, f"HTTP {status}")
+            raise FetchError(f"HTTP {status}: asked to retry after {wait:.0f}s",
+                             kind="rate_limited", status=status, url=url, retry_after=wait,
+                             hint="the host is rate limiting; it is retried on a later poll")
+        if status in (401, 403) or (status >= 400 and any(m in body for m in _CHALLENGE)):
+            raise FetchError(f"HTTP {status}: blocked by the site", kind="blocked", status=status,
+                             url=url, hint="the publisher refuses automated fetching; ask them, "
+                             "or use headlines from another source")
+        if status >= 400 or status < 200:
+            raise FetchError(f"HTTP {status}", kind="http", status=status, url=url)
+
+    def _page(self, url: str, final: str, status: int, headers: dict[str, str], body: bytes,
+              accept: str, redirects: list[tuple[int, str]]) -> Page:
+        ctype = headers.get("content-type", "").strip()
+        if not _type_ok(accept, ctype, body):
+            expected = {"feed": "a feed", "sitemap": "a sitemap", "json": "JSON"}.get(accept,
+                                                                                      "a web page")
+            moved = " (has the feed moved?)" if accept == "feed" and "html" in ctype else ""
+            raise FetchError(f"expected {expected} but got {ctype or 'no content type'}{moved}",
+                             kind="content_type", url=final)
+        if accept in ("html", "article") and any(m in body[:20_000] for m in _CHALLENGE[:3]):
+            raise FetchError("a bot-protection challenge page came back", kind="blocked",
+                             status=status, url=final)
+        if accept in ("feed", "sitemap"):
+            body = strip_controls(body)
+        text, encoding = (None, None) if body.startswith(b"\x1f\x8b") else decode(body, ctype)
+        return Page(
+            url=url, final_url=final, status=status, content_type=ctype, body=body,
+            fetched_at=datetime.now(UTC), text=text, encoding=encoding,
+            etag=headers.get("etag"), last_modified=headers.get("last-modified"),
+            redirects=tuple(redirects),
+            headers={k: headers[k] for k in _KEEP_HEADERS if k in headers},
+        )
+
+    def _fetch_robots(self, url: str) -> RobotsAnswer:
+        """robots.txt is fetched without a robots check, following up to 5 redirects."""
+        current = url
+        for _ in range(6):
+            try:
+                status, headers, body = self._exchange(current, {"Accept": "text/plain"}, None)
+            except FetchError as exc:
+                return RobotsAnswer(0, "", exc.message)
+            if status in _REDIRECTS and headers.get("location"):
+                current = canonicalize(headers["location"], current)
+                continue
+            text = decode(body, headers.get("content-type", ""))[0] if status < 300 else ""
+            return RobotsAnswer(status, text)
+        return RobotsAnswer(0, "", "too many redirects")
+
+    @staticmethod
+    def _note(hook: RequestHook | None, url: str, outcome: str) -> None:
+        if hook is not None:
+            hook(url, outcome)
+
+
+class SourceFetcher:
+    """The client as one source sees it: conditional requests from stored validators,
+    and a count of every request made on the source's behalf."""
+
+    def __init__(self, client: HttpClient, validators: ValidatorStore | None):
+        self._client = client
+        self._validators = validators
+        self.outcomes: Counter[str] = Counter()
+
+    @property
+    def requests(self) -> int:
+        return sum(self.outcomes.values())
+
+    def get(self, url: str, *, accept: str, conditional: bool = False) -> Page | None:
+        validators = None
+        if conditional and self._validators is not None:
+            validators = self._validators.load_validators(url)
+        return self._client.get(url, accept=accept, validators=validators, hook=self._hook)
+
+    def _hook(self, url: str, outcome: str) -> None:
+        self.outcomes[outcome] += 1
+
+
+def retry_after_seconds(value: str | None) -> float:
+    """Retry-After as seconds: delta-seconds or an HTTP date; 1 h if absent, at most 24 h."""
+    if not value:
+        return DEFAULT_RETRY_AFTER
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return DEFAULT_RETRY_AFTER
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _type_ok(accept: str, ctype: str, body: bytes) -> bool:
+    lowered = ctype.lower()
+    if any(t in lowered for t in _TYPES[accept]):
+        return True
+    sniff = _SNIFF.get(accept, ())
+    head = body[:512].lstrip().lower()
+    generic = not lowered or lowered.startswith(("text/plain", "application/octet-stream"))
+    # Feeds are often served as text/html by misconfigured servers; trust the bytes then.
+    return (generic or accept in ("feed", "sitemap")) and head.startswith(sniff)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc.args[0] if exc.args else exc)
+    return text if len(text) < 200 else text[:200] + "…"
