@@ -40,3 +40,10 @@ def test_bom_decides():
 
 def test_control_bytes_are_stripped_for_xml():
     assert strip_controls(b"<a>x\x1by\x00</a>\n") == b"<a>xy</a>\n"
+
+
+def test_gzip_bytes_are_left_alone():
+    import gzip
+
+    blob = gzip.compress(b"<urlset/>" * 50)
+    assert strip_controls(blob) == blob

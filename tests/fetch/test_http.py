@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import time
 
@@ -39,7 +40,7 @@ def test_identifies_itself_and_records_final_url(site, client):
     page = client.get(f"{site.base}/old", accept="feed")
     assert page.final_url == f"{site.base}/feed"
     assert page.redirects == ((301, f"{site.base}/feed"),)
-    path, headers = site.requests[-1]
+    _path, headers = site.requests[-1]
     assert headers["user-agent"].startswith("sectorwatch-test/1.0")
     assert "application/rss+xml" in headers["accept"]
 
@@ -252,5 +253,5 @@ def test_one_request_at_a_time_per_host_with_a_delay(site, store):
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda i: client.get(f"{site.base}/p{i}", accept="html"), range(4)))
     stamps.sort()
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert min(gaps) >= 0.19

@@ -1,0 +1,181 @@
+"""The generic extractor: trafilatura's main text, steered by per-source rules (as data)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import trafilatura
+from bs4 import BeautifulSoup
+
+from sectorwatch.errors import ExtractError
+from sectorwatch.extract.text import fingerprint, normalise, word_count
+from sectorwatch.models import Article, Link, Page
+from sectorwatch.sources.base import ExtractRules
+from sectorwatch.urls import canonicalize, same_site
+
+MAX_TEXT = 200_000  # characters kept of one article: scraped content is bounded
+_URL_DATE = re.compile(r"/(20\d{2})/(0[1-9]|1[0-2])/([0-2]\d|3[01])/")
+
+
+def extract_article(page: Page, link: Link, rules: ExtractRules) -> Article:
+    """Turn a fetched page into an Article, or raise ExtractError."""
+    if "json" in page.content_type:
+        return _from_govuk_json(page, link)
+    if page.text is None:
+        raise ExtractError(f"cannot extract text from {page.content_type}", url=page.final_url)
+    soup = BeautifulSoup(page.text, "lxml")
+    canonical = _canonical(soup, page.final_url)
+    # deduplicate stays off: trafilatura's duplicate cache is process-wide, so it would
+    # strip paragraphs from one article because another article quoted them.
+    found = trafilatura.bare_extraction(
+        _apply_selectors(soup, rules), url=page.final_url,
+        with_metadata=True, include_comments=False, include_tables=True,
+        favor_precision=True, deduplicate=False,
+    )
+    doc = found.as_dict() if found is not None else {}
+    body = normalise(doc.get("text") or "")
+    body = _drop_paragraphs(body, rules.drop_paragraphs)
+    truncated = False
+    for marker in rules.paywall_markers:
+        if marker.casefold() in page.text.casefold():
+            truncated = True
+            body = body.split(marker)[0].strip() if marker in body else body
+    body = body[:MAX_TEXT]
+    if not body:
+        raise ExtractError("no article text found on the page", url=page.final_url,
+                           hint="check the source's extract.body_selector")
+    title = _title(doc.get("title"), link, soup)
+    body = _without_headline(body, title, soup)
+    if not body:
+        raise ExtractError("no article text beyond the headline", url=page.final_url)
+    published, signal = _published(link, doc.get("date"), canonical)
+    return Article(
+        url=canonical, title=title, text=body, fingerprint=fingerprint(body),
+        published=published, published_signal=signal, author=doc.get("author") or None,
+        language=doc.get("language") or _lang(soup), truncated=truncated,
+        word_count=word_count(body),
+    )
+
+
+def _canonical(soup: BeautifulSoup, final_url: str) -> str:
+    """The page's rel=canonical wins when it is on the same site; otherwise the final URL."""
+    for tag in soup.select('link[rel~="canonical"][href]'):
+        candidate = canonicalize(tag["href"], final_url)
+        if candidate.startswith(("http://", "https://")) and same_site(candidate, final_url):
+            return candidate
+    return canonicalize(final_url)
+
+
+def _apply_selectors(soup: BeautifulSoup, rules: ExtractRules) -> str:
+    """The HTML trafilatura should see: dropped elements gone, scoped to the body selector."""
+    if not (rules.drop_selectors or rules.body_selector):
+        return str(soup)
+    soup = BeautifulSoup(str(soup), "lxml")  # a copy: the caller's tree stays whole
+    for selector in rules.drop_selectors:
+        for element in soup.select(selector):
+            element.decompose()
+    if rules.body_selector and (found := soup.select(rules.body_selector)):
+        inner = "".join(str(el) for el in found)
+        return f"<html><body><article>{inner}</article></body></html>"
+    return str(soup)
+
+
+def _without_headline(text: str, title: str, soup: BeautifulSoup) -> str:
+    """The body starts after the headline: a leading paragraph repeating the title or the
+    page's h1 goes, so a publisher's title edit does not change the article's identity."""
+    first, _, rest = text.partition("\n\n")
+    h1 = soup.find("h1")
+    heads = {_squash(title), _squash(h1.get_text()) if h1 else ""}
+    return rest if _squash(first) in heads else text
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _drop_paragraphs(text: str, patterns: tuple[str, ...]) -> str:
+    if not patterns:
+        return text
+    compiled = [re.compile(p) for p in patterns]
+    kept = [p for p in text.split("\n\n") if not any(c.search(p) for c in compiled)]
+    return "\n\n".join(kept)
+
+
+def _title(found: str | None, link: Link, soup: BeautifulSoup) -> str:
+    title = found or link.title or (soup.title.get_text() if soup.title else "")
+    return " ".join(title.split())[:500] or "(untitled)"
+
+
+def _published(link: Link, page_date: str | None, url: str) -> tuple[datetime | None, str]:
+    if link.published:
+        return link.published, "feed"
+    if page_date:
+        try:
+            return datetime.fromisoformat(page_date).replace(tzinfo=UTC), "page"
+        except ValueError:
+            pass
+    if m := _URL_DATE.search(url):
+        return datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=UTC), "url"
+    return None, "first_seen"
+
+
+def _lang(soup: BeautifulSoup) -> str | None:
+    lang = soup.html.get("lang") if soup.html else None
+    return str(lang).split("-")[0].lower() if lang else None
+
+
+def _from_govuk_json(page: Page, link: Link) -> Article:
+    """A GOV.UK Content API item: the body is trusted HTML in details.body."""
+    try:
+        item = json.loads(page.text or page.body)
+    except ValueError as exc:
+        raise ExtractError(f"Content API answer is not JSON: {exc}", url=page.final_url) from None
+    if not isinstance(item, dict):
+        raise ExtractError("Content API answer is not a content item", url=page.final_url)
+    details = item.get("details") or {}
+    lead = item.get("description") or ""
+    body = details.get("body") or ""
+    if isinstance(body, list):  # multi-part content types give [{content_type, content}]
+        body = next((b.get("content", "") for b in body if b.get("content_type") == "text/html"),
+                    "")
+    text = normalise("\n\n".join(filter(None, [lead, _html_text(body) if body else ""])))
+    text = text[:MAX_TEXT]
+    if not text:
+        raise ExtractError("the Content API item has no body", url=page.final_url)
+    base_path = item.get("base_path")
+    url = canonicalize(base_path, link.url) if base_path else link.url
+    published = _iso(item.get("first_published_at"))
+    return Article(
+        url=url, title=" ".join((item.get("title") or link.title or "(untitled)").split()),
+        text=text, fingerprint=fingerprint(text),
+        published=published or link.published,
+        published_signal="api" if published else ("feed" if link.published else "first_seen"),
+        updated=_iso(item.get("public_updated_at")), language=item.get("locale"),
+        word_count=word_count(text),
+    )
+
+
+def _html_text(html: str) -> str:
+    """Govspeak HTML → paragraphs: one per block element, nested blocks not repeated."""
+    root = BeautifulSoup(html, "lxml")
+    blocks = []
+    for el in root.find_all(_BLOCKS):
+        if el.find_parent(_BLOCKS):
+            continue
+        blocks.append(" ".join(el.get_text(" ").split()))
+    return "\n\n".join(b for b in blocks if b)
+
+
+_BLOCKS = ["p", "h2", "h3", "h4", "li", "td", "th", "blockquote", "pre"]
+
+
+def _iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,220 @@
+"""The one orchestrator: due sources → discover → skip known → fetch → extract → store.
+
+Used by the CLI and (later) the scheduler alike. A failing source or article is recorded
+with its error and the run goes on; sources are never disabled behind the user's back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sectorwatch.config import Config
+from sectorwatch.errors import FetchError, SectorwatchError
+from sectorwatch.extract import extract_article
+from sectorwatch.fetch.http import HttpClient, SourceFetcher
+from sectorwatch.models import Link
+from sectorwatch.sources import REGISTRY
+from sectorwatch.sources.base import SourceBase
+from sectorwatch.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceReport:
+    """What one source's poll did."""
+
+    source_id: str
+    status: str = "ok"
+    """ok, not_modified, partial (some articles failed), failed, skipped (not due) or disabled."""
+    new: int = 0
+    known: int = 0
+    failed: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    outcomes: dict[str, int] = field(default_factory=dict)
+    """Requests by outcome: an HTTP status ("200", "304") or an error kind."""
+    links: list[Link] = field(default_factory=list)
+    """Links that would be fetched (filled on dry runs)."""
+    next_poll_at: datetime | None = None
+
+
+@dataclass
+class RunReport:
+    run_id: int | None
+    sources: list[SourceReport]
+
+    @property
+    def ok(self) -> bool:
+        return not any(r.status in ("failed", "partial") for r in self.sources)
+
+    def total(self, name: str) -> int:
+        return sum(getattr(r, name) for r in self.sources)
+
+
+class Progress(Protocol):
+    """What the pipeline tells a progress display. All methods may be called from threads."""
+
+    def source_started(self, source: SourceBase) -> None: ...
+    def links_found(self, source: SourceBase, count: int) -> None: ...
+    def article_done(self, source: SourceBase) -> None: ...
+    def source_finished(self, source: SourceBase, report: SourceReport) -> None: ...
+
+
+class _Quiet:
+    def source_started(self, source): pass
+    def links_found(self, source, count): pass
+    def article_done(self, source): pass
+    def source_finished(self, source, report): pass
+
+
+def select_sources(config: Config, store: Store, source_ids: Sequence[str] = (),
+                   force: bool = False, now: datetime | None = None
+                   ) -> tuple[list[SourceBase], list[SourceReport]]:
+    """(sources to poll now, reports for those skipped). Naming a source forces it."""
+    now = now or datetime.now(UTC)
+    wanted = set(source_ids)
+    unknown = wanted - {s.id for s in config.sources}
+    if unknown:
+        raise SectorwatchError(f"no such source: {', '.join(sorted(unknown))}",
+                               hint="`sectorwatch sources` lists them")
+    due, skipped = [], []
+    for source in config.sources:
+        if wanted and source.id not in wanted:
+            continue
+        if not source.enabled and not wanted:
+            skipped.append(SourceReport(source.id, status="disabled"))
+            continue
+        next_at = store.next_poll_at(source.id)
+        if not (force or wanted) and next_at and next_at > now:
+            skipped.append(SourceReport(source.id, status="skipped", next_poll_at=next_at))
+            continue
+        due.append(source)
+    return due, skipped
+
+
+def run_all(config: Config, store: Store, *, source_ids: Sequence[str] = (), force: bool = False,
+            dry_run: bool = False, client: HttpClient | None = None,
+            progress: Progress | None = None) -> RunReport:
+    """Poll every due source (several hosts at once, one request at a time per host)."""
+    progress = progress or _Quiet()
+    due, skipped = select_sources(config, store, source_ids, force)
+    own_client = client is None
+    client = client or HttpClient(config.fetch, store)
+    run_id = store.start_run(dry_run)
+    reports: list[SourceReport] = []
+    status = "crashed"
+    try:
+        workers = max(1, min(config.fetch.concurrency, len(due)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="source") as pool:
+            futures = [pool.submit(run_source, s, config, store, client, run_id=run_id,
+                                   dry_run=dry_run, progress=progress) for s in due]
+            reports = [f.result() for f in futures]
+        status = "ok" if all(r.status in ("ok", "not_modified") for r in reports) else "partial"
+    finally:
+        store.finish_run(run_id, status, sources=len(reports), new=_sum(reports, "new"),
+                         known=_sum(reports, "known"), failed=_sum(reports, "failed"),
+                         requests=_sum(reports, "requests"))
+        if own_client:
+            client.close()
+    return RunReport(run_id, reports + skipped)
+
+
+def run_source(source: SourceBase, config: Config, store: Store, client: HttpClient, *,
+               run_id: int, dry_run: bool = False, progress: Progress | None = None
+               ) -> SourceReport:
+    """Poll one source; never raises for the source's own failures."""
+    progress = progress or _Quiet()
+    report = SourceReport(source.id)
+    fetcher = SourceFetcher(client, store)
+    started, t0 = datetime.now(UTC), time.monotonic()
+    progress.source_started(source)
+    kind = REGISTRY[source.type]
+    interval = source.interval if source.interval is not None else config.fetch.default_interval
+    try:
+        discovery = kind.discover(source, fetcher)
+    except SectorwatchError as exc:
+        report.status, report.error = "failed", _describe(exc)
+        report.failed = 1
+        _record(store, run_id, source.id, exc)
+        if not dry_run:
+            wait = max(interval, getattr(exc, "retry_after", None) or 0)
+            report.next_poll_at = started + timedelta(seconds=wait)
+            store.source_failed(source.id, started, report.error, report.next_poll_at)
+        return _finish(report, fetcher, t0, progress, source)
+
+    if discovery.not_modified:
+        report.status = "not_modified"
+    links = list(discovery.links)
+    known = store.known_urls([link.url for link in links]) if links else set()
+    gave_up = store.given_up([link.url for link in links]) if links else set()
+    fresh = [link for link in links if link.url not in known and link.url not in gave_up]
+    report.known = len(links) - len(fresh)
+    fresh = fresh[: source.max_new_articles]
+    progress.links_found(source, len(fresh))
+
+    if dry_run:
+        report.links = fresh
+        return _finish(report, fetcher, t0, progress, source)
+
+    last_error = None
+    retry_later = False  # a link failed but is still worth another try
+    for link in fresh:
+        try:
+            url, accept = kind.article_request(source, link)
+            page = fetcher.get(url, accept=accept)
+            assert page is not None
+            article = extract_article(page, link, source.extract)
+            outcome = store.add_article(article, source.id, link, page)
+            report.new += outcome == "new"
+            report.known += outcome == "known"
+        except SectorwatchError as exc:
+            report.failed += 1
+            last_error = _describe(exc)
+            permanent = not (isinstance(exc, FetchError) and exc.transient)
+            _record(store, run_id, source.id, exc, link.url)
+            gave_up = store.record_url_failure(link.url, last_error,
+                                               config.fetch.max_article_failures, permanent)
+            retry_later = retry_later or not gave_up
+        progress.article_done(source)
+
+    # Validators are kept only once every link they cover was stored or given up; otherwise
+    # the next poll's 304 would hide links whose articles still deserve another try.
+    if not retry_later:
+        store.save_validators(discovery.pages)
+    report.status = "partial" if report.failed else report.status
+    report.next_poll_at = started + timedelta(seconds=interval)
+    store.source_succeeded(source.id, started, report.next_poll_at, last_error)
+    return _finish(report, fetcher, t0, progress, source)
+
+
+def _finish(report: SourceReport, fetcher: SourceFetcher, t0: float, progress: Progress,
+            source: SourceBase) -> SourceReport:
+    report.requests = fetcher.requests
+    report.outcomes = dict(fetcher.outcomes)
+    report.seconds = time.monotonic() - t0
+    progress.source_finished(source, report)
+    return report
+
+
+def _describe(exc: SectorwatchError) -> str:
+    where = f" ({exc.url})" if exc.url else ""
+    return f"{exc.stage}: {exc.message}{where}"
+
+
+def _record(store: Store, run_id: int, source_id: str, exc: SectorwatchError,
+            url: str | None = None) -> None:
+    log.warning("%s: %s", source_id, _describe(exc))
+    store.add_run_error(run_id, source_id, exc.stage, exc.message, url or exc.url,
+                        getattr(exc, "kind", None))
+
+
+def _sum(reports: list[SourceReport], name: str) -> int:
+    return sum(getattr(r, name) for r in reports)

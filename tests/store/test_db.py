@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from sectorwatch.models import Article, Link, Page
+from sectorwatch.store import Store, StoreError
+from sectorwatch.store.schema import SCHEMA_VERSION
+
+NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
+
+
+def page(url: str, body: bytes = b"<html>raw</html>") -> Page:
+    return Page(url=url, final_url=url, status=200, content_type="text/html", body=body,
+                fetched_at=NOW, text=body.decode())
+
+
+def article(url: str, text: str = "Some article text about Worcestershire.") -> Article:
+    from sectorwatch.extract.text import fingerprint
+
+    return Article(url=url, title="T", text=text, fingerprint=fingerprint(text), published=NOW,
+                   published_signal="feed")
+
+
+def test_new_database_is_at_latest_version_in_wal_mode(db_url, store):
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("SELECT value FROM meta").scalar() == str(SCHEMA_VERSION)
+    assert Store.open(db_url).migrate() == SCHEMA_VERSION  # reopening is harmless
+
+
+def test_a_newer_database_is_refused(db_url, store):
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE meta SET value = '999'")
+    with pytest.raises(StoreError):
+        Store.open(db_url)
+
+
+def test_article_identity_is_url_and_fingerprint(store):
+    link = Link("https://e.org/a?from=feed")
+    assert store.add_article(article("https://e.org/a"), "s", link, page(link.url)) == "new"
+    assert store.add_article(article("https://e.org/a"), "s", link, page(link.url)) == "known"
+    # same words under another URL (a feed that changed its links): known, URL remembered
+    moved = Link("https://e.org/moved")
+    assert store.add_article(article("https://e.org/moved", "SOME article text, about "
+                                     "Worcestershire!"), "s", moved, page(moved.url)) == "known"
+    assert store.count_articles() == 1
+    assert store.known_urls(["https://e.org/a?from=feed", "https://e.org/moved", "x"]) == {
+        "https://e.org/a?from=feed", "https://e.org/moved"}
+
+
+def test_raw_page_is_kept_compressed(store):
+    body = b"<html>" + b"<p>words</p>" * 1000 + b"</html>"
+    store.add_article(article("https://e.org/a"), "s", Link("https://e.org/a"),
+                      page("https://e.org/a", body))
+    [row] = store.articles()
+    assert store.raw_page(row.id) == body
+    with store.engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT length(raw_gzip) FROM articles").scalar()
+    assert stored < len(body) / 10
+
+
+def test_a_failure_mid_article_leaves_no_half_rows(store):
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER boom BEFORE INSERT ON article_urls "
+                             "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+    with pytest.raises(sa.exc.IntegrityError):
+        store.add_article(article("https://e.org/a"), "s", Link("https://e.org/a"),
+                          page("https://e.org/a"))
+    assert store.count_articles() == 0
+
+
+def test_validators_round_trip(store):
+    p = Page(url="https://e.org/feed", final_url="https://e.org/feed", status=200,
+             content_type="text/xml", body=b"", fetched_at=NOW, etag='"v1"',
+             last_modified="Mon, 23 Nov 2026 09:00:00 GMT")
+    assert store.load_validators(p.url) is None
+    store.save_validators([p])
+    assert store.load_validators(p.url) == ('"v1"', "Mon, 23 Nov 2026 09:00:00 GMT")
+
+
+def test_url_given_up_only_after_repeated_permanent_failures(store):
+    for _ in range(3):
+        store.record_url_failure("https://e.org/t", "timed out", 3, permanent=False)
+    assert store.given_up(["https://e.org/t"]) == set()
+    for _ in range(2):
+        store.record_url_failure("https://e.org/p", "HTTP 404", 2, permanent=True)
+    assert store.given_up(["https://e.org/p", "https://e.org/t"]) == {"https://e.org/p"}
+
+
+def test_source_health_counts_consecutive_failures(store):
+    later = NOW + timedelta(hours=6)
+    store.source_failed("s", NOW, "fetch: HTTP 403", later)
+    store.source_failed("s", NOW + timedelta(days=1), "fetch: HTTP 403", later)
+    h = store.health()["s"]
+    assert (h.failing_since, h.consecutive_failures, h.last_error) == (NOW, 2, "fetch: HTTP 403")
+    store.source_succeeded("s", NOW + timedelta(days=2), later)
+    h = store.health()["s"]
+    assert (h.failing_since, h.consecutive_failures) == (None, 0)
+    assert store.next_poll_at("s") == later
+
+
+def test_an_unfinished_run_is_marked_interrupted(store):
+    first = store.start_run(dry_run=False)
+    store.start_run(dry_run=False)
+    assert {r.id: r.status for r in store.runs()}[first] == "interrupted"
+
+
+def test_naive_datetimes_are_refused(store):
+    with pytest.raises(sa.exc.StatementError):
+        store.source_succeeded("s", datetime(2026, 1, 1), datetime(2026, 1, 2))
+
+
+@pytest.mark.parametrize("url", ["not a url", "nosuchdb://x/y", "sqlite:////proc/nope/x.db"])
+def test_unusable_database_url_is_a_clear_error(url):
+    with pytest.raises(StoreError) as info:
+        Store.open(url)
+    assert "database" in info.value.message and info.value.hint

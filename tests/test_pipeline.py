@@ -1,0 +1,285 @@
+"""The orchestrator end to end: real HTTP on 127.0.0.1, a real SQLite file.
+
+Each misbehaving endpoint sits on its own host beside a healthy source; the run must
+complete, the healthy source must be stored, and the error recorded against the bad one.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sectorwatch.demo.server import Response, Site
+from sectorwatch.pipeline import run_all
+from tests.conftest import LOREM, article_html, rss
+from tests.fetch.test_http import big, drop
+
+
+def healthy(site: Site, n: int = 3) -> None:
+    """A well-behaved feed with ``n`` articles (their words differ from other sites')."""
+    items = [(f"/news/good-{i}", f"{site.name.title()} story {i}") for i in range(n)]
+    site.route("/feed", rss(site.base, items), "application/rss+xml")
+    for path, title in items:
+        site.route(path, article_html(title, [f"{title}: {p}" for p in LOREM]))
+
+
+def sources_yaml(good: Site, bad: Site, bad_path: str = "/feed") -> str:
+    return (f"  - {{id: good, type: feed, url: '{good.base}/feed'}}\n"
+            f"  - {{id: bad, type: feed, url: '{bad.base}{bad_path}'}}\n")
+
+
+@pytest.fixture
+def pair(make_site):
+    good, bad = make_site("good"), make_site("bad")
+    healthy(good)
+    return good, bad
+
+
+def run(make_config, store, good, bad, **kw):
+    config = make_config(sources_yaml(good, bad))
+    return run_all(config, store, **kw), config
+
+
+def errors_for(store, source_id):
+    return [(e.stage, e.kind) for e in store.run_errors() if e.source_id == source_id]
+
+
+def by_id(report):
+    return {r.source_id: r for r in report.sources}
+
+
+def assert_good_unharmed(store, report):
+    assert by_id(report)["good"].status == "ok"
+    assert by_id(report)["good"].new == 3
+    assert errors_for(store, "good") == []
+
+
+def bad_feed_with_article(bad: Site, handler=None, body=None, ctype="text/html") -> None:
+    """The bad host's feed is fine; its one article misbehaves."""
+    bad.route("/feed", rss(bad.base, [("/news/bad", "Bad story")]), "application/rss+xml")
+    if handler:
+        bad.handle("/news/bad", handler)
+    else:
+        bad.route("/news/bad", body, ctype)
+
+
+def slow(handler):
+    time.sleep(1.0)
+    return Response(200, b"late")
+
+
+def test_first_fetch_stores_every_article_once_then_second_is_304(pair, make_config, store):
+    good, bad = pair
+    healthy(bad, 2)
+    report, _config = run(make_config, store, good, bad)
+    assert report.ok and report.total("new") == 5 and store.count_articles() == 5
+    again, _ = run(make_config, store, good, bad, force=True)
+    for r in again.sources:
+        assert (r.status, r.new, r.requests, r.outcomes) == ("not_modified", 0, 1, {"304": 1})
+    assert store.count_articles() == 5
+
+
+def test_not_due_sources_are_skipped_unless_forced_or_named(pair, make_config, store):
+    good, bad = pair
+    healthy(bad, 1)
+    run(make_config, store, good, bad)
+    report, _ = run(make_config, store, good, bad)
+    assert {r.status for r in report.sources} == {"skipped"}
+    assert good.count("/feed") == 1
+    report, _ = run(make_config, store, good, bad, source_ids=["bad"])
+    assert [r.source_id for r in report.sources] == ["bad"]
+
+
+def test_slow_feed_times_out(pair, make_config, store):
+    good, bad = pair
+    bad.handle("/feed", slow)
+    report, _ = run(make_config, store, good, bad)
+    assert_good_unharmed(store, report)
+    assert by_id(report)["bad"].status == "failed"
+    assert errors_for(store, "bad") == [("fetch", "timeout")]
+    assert store.health()["bad"].consecutive_failures == 1
+
+
+def test_500_then_200_succeeds_after_a_retry(pair, make_config, store):
+    good, bad = pair
+    calls = []
+    items = [("/news/b", "B")]
+    bad.route("/news/b", article_html("B", LOREM))
+
+    def flaky(handler):
+        calls.append(1)
+        if len(calls) == 1:
+            return Response(500, b"oops")
+        return Response(200, rss(bad.base, items).encode(),
+                        (("Content-Type", "application/rss+xml"),))
+
+    bad.handle("/feed", flaky)
+    report, _ = run(make_config, store, good, bad)
+    assert report.ok and by_id(report)["bad"].new == 1
+    assert by_id(report)["bad"].outcomes == {"500": 1, "200": 2}
+
+
+def test_dropped_connection_on_an_article(pair, make_config, store):
+    good, bad = pair
+    bad_feed_with_article(bad, handler=drop)
+    report, _ = run(make_config, store, good, bad)
+    assert_good_unharmed(store, report)
+    assert by_id(report)["bad"].status == "partial"
+    assert errors_for(store, "bad") == [("fetch", "connection")]
+    # transient: the feed's validators are not saved, so the article is retried next poll
+    assert store.load_validators(f"{bad.base}/feed") is None
+
+
+def test_429_with_long_retry_after_postpones_the_source(pair, make_config, store):
+    good, bad = pair
+    bad.handle("/feed", lambda h: Response(429, b"slow down", (("Retry-After", "3600"),)))
+    report, _ = run(make_config, store, good, bad)
+    assert_good_unharmed(store, report)
+    assert errors_for(store, "bad") == [("fetch", "rate_limited")]
+    next_poll = store.next_poll_at("bad")
+    assert next_poll > datetime.now(UTC) + timedelta(minutes=59)
+
+
+def test_429_with_short_retry_after_is_waited_out(pair, make_config, store):
+    good, bad = pair
+    calls = []
+    bad.route("/news/b", article_html("B", LOREM))
+
+    def limited(handler):
+        calls.append(1)
+        if len(calls) == 1:
+            return Response(429, b"", (("Retry-After", "1"),))
+        return Response(200, rss(bad.base, [("/news/b", "B")]).encode(),
+                        (("Content-Type", "application/rss+xml"),))
+
+    bad.handle("/feed", limited)
+    report, _ = run(make_config, store, good, bad)
+    assert report.ok and by_id(report)["bad"].new == 1
+
+
+def test_redirect_loop(pair, make_config, store):
+    good, bad = pair
+    bad_feed_with_article(bad, handler=lambda h: Response(302, b"", (("Location", "/loop"),)))
+    bad.handle("/loop", lambda h: Response(302, b"", (("Location", "/news/bad"),)))
+    report, _ = run(make_config, store, good, bad)
+    assert_good_unharmed(store, report)
+    assert errors_for(store, "bad") == [("fetch", "redirects")]
+
+
+def test_ten_megabyte_article_is_abandoned(pair, make_config, store):
+    good, bad = pair
+    bad_feed_with_article(bad, handler=big)
+    report, _ = run(make_config, store, good, bad)
+    assert_good_unharmed(store, report)
+    assert errors_for(store, "bad") == [("fetch", "too_large")]
+
+
+def test_wrong_content_type(pair, make_config, store):
+    good, bad = pair
+    bad_feed_with_article(bad, body=b"%PDF-1.4 binary", ctype="application/octet-stream")
+    report, _ = run(make_config, store, good, bad)
+    assert_good_unharmed(store, report)
+    assert errors_for(store, "bad") == [("fetch", "content_type")]
+
+
+def test_cp1252_article_without_charset_is_stored_correctly(pair, make_config, store):
+    good, bad = pair
+    html = article_html("Council’s £3.5m plan", ["The council’s £3.5m “recovery plan” was "
+                        "approved on Tuesday by the cabinet. " + LOREM[0], *LOREM[1:]])
+    bad_feed_with_article(bad, body=html.encode("cp1252"), ctype="text/html")
+    report, _ = run(make_config, store, good, bad)
+    assert report.ok
+    [row] = store.articles(source_id="bad")
+    assert "council’s £3.5m “recovery plan”" in row.text
+
+
+def test_malformed_feed(pair, make_config, store):
+    good, bad = pair
+    bad.route("/feed", b"<?xml version='1.0'?><rss><channel><item><title>half",
+              "application/rss+xml")
+    report, _ = run(make_config, store, good, bad)
+    assert_good_unharmed(store, report)
+    assert errors_for(store, "bad") == [("parse", None)]
+    assert "malformed feed" in store.health()["bad"].last_error
+
+
+def test_robots_disallow(pair, make_config, store):
+    good, bad = pair
+    healthy(bad, 1)
+    bad.route("/robots.txt", "User-agent: *\nDisallow: /feed\n", "text/plain")
+    report, _ = run(make_config, store, good, bad)
+    assert_good_unharmed(store, report)
+    assert errors_for(store, "bad") == [("fetch", "robots")]
+    assert bad.count("/feed") == 0
+
+
+def test_robots_answering_500(pair, make_config, store):
+    good, bad = pair
+    healthy(bad, 1)
+    bad.handle("/robots.txt", lambda h: Response(500, b"down"))
+    report, _ = run(make_config, store, good, bad)
+    assert_good_unharmed(store, report)
+    assert errors_for(store, "bad") == [("fetch", "robots")]
+    assert bad.count("/feed") == 0
+
+
+def test_unreachable_host(make_site, make_config, store):
+    good = make_site("good")
+    healthy(good)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    config = make_config(f"  - {{id: good, type: feed, url: '{good.base}/feed'}}\n"
+                         f"  - {{id: bad, type: feed, url: 'http://127.0.0.1:{dead}/feed'}}\n")
+    report = run_all(config, store)
+    assert_good_unharmed(store, report)
+    assert errors_for(store, "bad") == [("fetch", "robots")]  # RFC 9309: unreachable = disallow
+
+
+def test_404_article_is_given_up_after_repeated_failures(pair, make_config, store):
+    good, bad = pair
+    bad.route("/feed", rss(bad.base, [("/news/gone", "Gone")]), "application/rss+xml")
+    for _ in range(3):
+        run(make_config, store, good, bad, force=True)
+    assert bad.count("/news/gone") == 3
+    report, _ = run(make_config, store, good, bad, force=True)
+    assert bad.count("/news/gone") == 3
+    assert by_id(report)["bad"].status == "not_modified"  # given up, so validators kept
+
+
+def test_same_story_under_a_new_feed_url_is_known(make_site, make_config, store):
+    site = make_site()
+    site.route("/feed", rss(site.base, [("/news/a", "A")]), "application/rss+xml")
+    site.route("/news/a", article_html("A", LOREM))
+    config = make_config(f"  - {{id: s, type: feed, url: '{site.base}/feed'}}\n")
+    run_all(config, store)
+    site.route("/feed", rss(site.base, [("/news/a-renamed", "A (updated title)")]),
+               "application/rss+xml")
+    site.route("/news/a-renamed", article_html("A (updated title)", LOREM))
+    report = run_all(config, store, force=True)
+    assert (report.sources[0].new, report.sources[0].known) == (0, 1)
+    assert store.count_articles() == 1
+
+
+def test_rel_canonical_on_the_same_site_is_the_identity(make_site, make_config, store):
+    site = make_site()
+    site.route("/feed", rss(site.base, [("/news/a?ref=rss", "A"), ("/amp/news/a", "A amp")]),
+               "application/rss+xml")
+    for path in ("/news/a?ref=rss", "/amp/news/a"):
+        site.route(path, article_html("A", LOREM, canonical=f"{site.base}/news/a"))
+    run_all(make_config(f"  - {{id: s, type: feed, url: '{site.base}/feed'}}\n"), store)
+    [row] = store.articles()
+    assert row.url == f"{site.base}/news/a"
+
+
+def test_dry_run_stores_nothing(pair, make_config, store):
+    good, bad = pair
+    healthy(bad, 1)
+    report, _ = run(make_config, store, good, bad, dry_run=True)
+    assert store.count_articles() == 0
+    assert len(by_id(report)["good"].links) == 3
+    assert store.load_validators(f"{good.base}/feed") is None
+    assert good.count("/news/good-0") == 0
