@@ -6,8 +6,14 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from sectorwatch.config import Config, ConfigError, FetchSettings, default_config_text, \
-    load_config, parse_config
+from sectorwatch.config import (
+    Config,
+    ConfigError,
+    FetchSettings,
+    default_config_text,
+    load_config,
+    parse_config,
+)
 from sectorwatch.sources import REGISTRY
 from sectorwatch.sources.base import ExtractRules
 

@@ -32,7 +32,8 @@ def test_atom_entries_and_relative_links():
       <entry><id>tag:gov.uk,1:/government/news/a</id>
         <updated>2026-11-20T10:00:00+00:00</updated>
         <link rel="alternate" type="text/html" href="/government/news/a"/>
-        <title>Ofsted news</title><summary type="html">A &lt;b&gt;summary&lt;/b&gt;</summary></entry>
+        <title>Ofsted news</title>
+        <summary type="html">A &lt;b&gt;summary&lt;/b&gt;</summary></entry>
     </feed>"""
     [link] = parse_feed(body, "https://www.gov.uk/search/news.atom", "application/atom+xml")
     assert link.url == "https://www.gov.uk/government/news/a"

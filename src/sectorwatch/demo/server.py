@@ -78,14 +78,14 @@ class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "sectorwatch-fixture/1"
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib's signature
+    def log_message(self, format: str, *args) -> None:
         pass  # tests read Site.requests instead of stderr noise
 
     @property
     def site(self) -> Site:
         return self.server.site  # type: ignore[attr-defined]
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         site = self.site
         site.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
         if handler := site.handlers.get(self.path):

@@ -59,8 +59,8 @@ def detect(body: bytes) -> tuple[str, str]:
 
 def strip_controls(body: bytes) -> bytes:
     """Drop C0 control bytes that make XML parsers give up (e.g. a stray ESC)."""
-    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return body
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"\x1f\x8b")):
+        return body  # UTF-16 and gzip bytes legitimately hold such values
     return body.translate(None, _CONTROL)
 
 

@@ -34,10 +34,6 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> list[Link]:
     """Links from feed bytes; raise ParseError when nothing usable is there."""
     parsed = feedparser.parse(body, response_headers={"content-type": content_type or "text/xml"},
                               sanitize_html=False, resolve_relative_uris=False)
-    if parsed.bozo and not parsed.entries:
-        reason = getattr(parsed, "bozo_exception", None) or "no entries"
-        raise ParseError(f"malformed feed: {reason}", url=url,
-                         hint="open the URL in a browser; has the feed moved?")
     if not parsed.version and not parsed.entries:
         raise ParseError("not an RSS or Atom feed", url=url, hint="check the feed URL")
     base = parsed.feed.get("link") or url
@@ -53,6 +49,12 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> list[Link]:
             summary=_plain(entry.get("summary")),
             guid=entry.get("id"),
         ))
+    if parsed.bozo and not links:
+        # Broken XML is tolerated while it still yields links; a feed that yields none is
+        # an error, never a silent "nothing new".
+        reason = getattr(parsed, "bozo_exception", None) or "no usable entries"
+        raise ParseError(f"malformed feed: {reason}", url=url,
+                         hint="open the URL in a browser; has the feed moved or broken?")
     return links
 
 
