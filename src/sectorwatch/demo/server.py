@@ -24,6 +24,16 @@ SITES_DIR = Path(str(resources.files("sectorwatch").joinpath("demo", "sites")))
 _FIXED_DATE = formatdate(1_763_900_000, usegmt=True)  # a stable Last-Modified for static files
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # a client hanging up is expected
+
+
 @dataclass(frozen=True)
 class Response:
     status: int = 200
@@ -58,8 +68,7 @@ class Site:
         return sum(1 for p, _ in self.requests if p == path)
 
     def start(self) -> Site:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", 0), RequestHandler)
         server.site = self  # type: ignore[attr-defined]
         self._server = server
         self.base = f"http://127.0.0.1:{server.server_address[1]}"

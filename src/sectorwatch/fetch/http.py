@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import requests
+import urllib3
 
 from sectorwatch.config import FetchSettings
 from sectorwatch.errors import FetchError
@@ -186,7 +187,9 @@ class HttpClient:
                              hint="raise fetch.max_bytes if this page is wanted")
         chunks, size = [], 0
         try:
-            for chunk in resp.iter_content(_CHUNK):
+            # read1 returns whatever has arrived, so a server dripping a few bytes at a time
+            # still meets the total deadline (iter_content would wait for a full chunk).
+            while chunk := resp.raw.read1(_CHUNK, decode_content=True):
                 size += len(chunk)
                 if size > limit:
                     if status >= 400:
@@ -198,10 +201,10 @@ class HttpClient:
                     raise FetchError(
                         f"timed out: body not complete after {self.settings.total_timeout:.0f}s",
                         kind="timeout", url=url)
-        except requests.RequestException as exc:
-            kind = "timeout" if isinstance(exc, requests.Timeout) else "connection"
-            raise FetchError(f"connection broke while reading: {_reason(exc)}", kind=kind,
-                             url=url) from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            timed_out = isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError)
+            raise FetchError(f"connection broke while reading: {_reason(exc)}",
+                             kind="timeout" if timed_out else "connection", url=url) from None
         return b"".join(chunks)
 
     def _check_status(self, status: int, headers: dict[str, str], body: bytes, url: str) -> None:

@@ -1,0 +1,93 @@
+"""The command line as a user meets it: a real process, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FAST_FETCH, LOREM, article_html, rss
+
+
+def sw(*args: str, cwd: Path, env_config: str | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "SECTORWATCH_CONFIG"}
+    env["COLUMNS"] = "200"
+    if env_config:
+        env["SECTORWATCH_CONFIG"] = env_config
+    return subprocess.run([sys.executable, "-m", "sectorwatch.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_config_check_reports_three_mistakes_and_exits_2(tmp_path):
+    bad = tmp_path / "config.yaml"
+    bad.write_text("""\
+fetch:
+  per_host_dely: 5s
+sources:
+  - {id: a, type: feed, url: "https://example.org/feed"}
+  - {id: a, type: feed, url: "https://example.org/other"}
+  - {id: c, type: atom, url: "https://example.org/x"}
+""")
+    result = sw("--config", str(bad), "config", "check", cwd=tmp_path)
+    assert result.returncode == 2
+    for path in ("fetch.per_host_dely", "sources[1].id", "sources[2].type"):
+        assert path in result.stderr
+    assert "3 problems" in result.stderr
+
+
+def test_config_is_found_through_the_environment(tmp_path):
+    good = tmp_path / "mine.yaml"
+    good.write_text("sources: []\n")
+    result = sw("config", "check", cwd=tmp_path, env_config=str(good))
+    assert result.returncode == 0 and "mine.yaml" in result.stdout
+
+
+def test_built_in_config_checks_clean(tmp_path):
+    result = sw("config", "check", cwd=tmp_path)
+    assert result.returncode == 0 and "7 sources" in result.stdout
+
+
+def test_usage_error_exits_2(tmp_path):
+    assert sw("fetch", "--no-such-flag", cwd=tmp_path).returncode == 2
+    assert sw("articles", "--since", "last tuesday", cwd=tmp_path).returncode == 2
+
+
+def test_fetch_sources_articles(tmp_path, make_site):
+    site = make_site()
+    site.route("/feed", rss(site.base, [("/news/a", "Alpha story")]), "application/rss+xml")
+    site.route("/news/a", article_html("Alpha story", LOREM))
+    config = tmp_path / "config.yaml"
+    config.write_text(f'database_url: "sqlite:///{tmp_path}/sw.db"\n{FAST_FETCH}\nsources:\n'
+                      f"  - {{id: ok-source, type: feed, url: '{site.base}/feed'}}\n"
+                      f"  - {{id: broken, type: feed, url: '{site.base}/missing'}}\n")
+    result = sw("fetch", cwd=tmp_path)  # ./config.yaml is picked up
+    assert result.returncode == 1, result.stderr
+    assert "ok-source" in result.stdout and "HTTP 404" in result.stdout
+
+    result = sw("sources", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "failing since" in result.stdout and "1 error: fetch: HTTP 404" in result.stdout
+
+    result = sw("articles", "--format", "json", "--source", "ok-source", cwd=tmp_path)
+    [item] = json.loads(result.stdout)
+    assert item["title"] == "Alpha story" and item["source"] == "ok-source"
+    assert "Ofsted inspectors found" in item["text"]
+
+    result = sw("fetch", "--dry-run", "--source", "ok-source", cwd=tmp_path)
+    assert result.returncode == 0 and "known" in result.stdout
+
+
+def test_unknown_source_is_a_usage_error(tmp_path):
+    (tmp_path / "config.yaml").write_text(f'database_url: "sqlite:///{tmp_path}/sw.db"\n'
+                                          "sources: []\n")
+    result = sw("fetch", "--source", "nope", cwd=tmp_path)
+    assert result.returncode == 2 and "no such source: nope" in result.stderr
+
+
+def test_demo_runs_offline(tmp_path):
+    result = sw("demo", "--workdir", str(tmp_path / "demo"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "28 articles stored" in result.stdout
