@@ -16,6 +16,7 @@ from sectorwatch.sources.base import ExtractRules
 from sectorwatch.urls import canonicalize, same_site
 
 MAX_TEXT = 200_000  # characters kept of one article: scraped content is bounded
+MIN_WORDS = 15  # fewer words than this is a menu or an error page, not an article
 _URL_DATE = re.compile(r"/(20\d{2})/(0[1-9]|1[0-2])/([0-2]\d|3[01])/")
 
 
@@ -48,8 +49,9 @@ def extract_article(page: Page, link: Link, rules: ExtractRules) -> Article:
                            hint="check the source's extract.body_selector")
     title = _title(doc.get("title"), link, soup)
     body = _without_headline(body, title, soup)
-    if not body:
-        raise ExtractError("no article text beyond the headline", url=page.final_url)
+    if word_count(body) < MIN_WORDS and not truncated:
+        raise ExtractError(f"no article text found ({word_count(body)} words)",
+                           url=page.final_url, hint="check the source's extract.body_selector")
     published, signal = _published(link, doc.get("date"), canonical)
     return Article(
         url=canonical, title=title, text=body, fingerprint=fingerprint(body),
@@ -109,16 +111,20 @@ def _title(found: str | None, link: Link, soup: BeautifulSoup) -> str:
 
 
 def _published(link: Link, page_date: str | None, url: str) -> tuple[datetime | None, str]:
+    """Most trusted first: the feed's date, the page's own, the URL's, else first seen."""
     if link.published:
         return link.published, "feed"
+    m = _URL_DATE.search(url)
+    from_url = datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=UTC) if m else None
     if page_date:
         try:
-            return datetime.fromisoformat(page_date).replace(tzinfo=UTC), "page"
+            found = datetime.fromisoformat(page_date).replace(tzinfo=UTC)
         except ValueError:
-            pass
-    if m := _URL_DATE.search(url):
-        return datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=UTC), "url"
-    return None, "first_seen"
+            found = None
+        if found is not None:
+            # trafilatura's date finder reads the URL too: name the signal truthfully
+            return found, "url" if found == from_url else "page"
+    return (from_url, "url") if from_url else (None, "first_seen")
 
 
 def _lang(soup: BeautifulSoup) -> str | None:
