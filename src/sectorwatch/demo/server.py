@@ -86,6 +86,9 @@ class Site:
 class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "sectorwatch-fixture/1"
+    # Headers and body go out in separate writes; with Nagle on, each keep-alive response
+    # would wait ~40 ms for a delayed ACK.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args) -> None:
         pass  # tests read Site.requests instead of stderr noise

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import trafilatura
 from bs4 import BeautifulSoup
+from lxml import etree
+from lxml import html as lxml_html
 
 from sectorwatch.errors import ExtractError
 from sectorwatch.extract.text import fingerprint, normalise, word_count
@@ -26,12 +28,12 @@ def extract_article(page: Page, link: Link, rules: ExtractRules) -> Article:
         return _from_govuk_json(page, link)
     if page.text is None:
         raise ExtractError(f"cannot extract text from {page.content_type}", url=page.final_url)
-    soup = BeautifulSoup(page.text, "lxml")
-    canonical = _canonical(soup, page.final_url)
+    tree = _parse(page.text, page.final_url)
+    canonical = _canonical(tree, page.final_url)
     # deduplicate stays off: trafilatura's duplicate cache is process-wide, so it would
     # strip paragraphs from one article because another article quoted them.
     found = trafilatura.bare_extraction(
-        _apply_selectors(soup, rules), url=page.final_url,
+        _apply_selectors(page.text, rules), url=page.final_url,
         with_metadata=True, include_comments=False, include_tables=True,
         favor_precision=True, deduplicate=False,
     )
@@ -47,8 +49,8 @@ def extract_article(page: Page, link: Link, rules: ExtractRules) -> Article:
     if not body:
         raise ExtractError("no article text found on the page", url=page.final_url,
                            hint="check the source's extract.body_selector")
-    title = _title(doc.get("title"), link, soup)
-    body = _without_headline(body, title, soup)
+    title = _title(doc.get("title"), link, tree)
+    body = _without_headline(body, title, tree)
     if word_count(body) < MIN_WORDS and not truncated:
         raise ExtractError(f"no article text found ({word_count(body)} words)",
                            url=page.final_url, hint="check the source's extract.body_selector")
@@ -56,25 +58,38 @@ def extract_article(page: Page, link: Link, rules: ExtractRules) -> Article:
     return Article(
         url=canonical, title=title, text=body, fingerprint=fingerprint(body),
         published=published, published_signal=signal, author=doc.get("author") or None,
-        language=doc.get("language") or _lang(soup), truncated=truncated,
+        language=doc.get("language") or _lang(tree), truncated=truncated,
         word_count=word_count(body),
     )
 
 
-def _canonical(soup: BeautifulSoup, final_url: str) -> str:
+def _parse(text: str, url: str) -> etree._Element:
+    try:
+        return lxml_html.document_fromstring(text)
+    except (etree.ParserError, ValueError) as exc:
+        raise ExtractError(f"unparseable HTML: {exc}", url=url) from None
+
+
+def _canonical(tree: etree._Element, final_url: str) -> str:
     """The page's rel=canonical wins when it is on the same site; otherwise the final URL."""
-    for tag in soup.select('link[rel~="canonical"][href]'):
-        candidate = canonicalize(tag["href"], final_url)
-        if candidate.startswith(("http://", "https://")) and same_site(candidate, final_url):
-            return candidate
+    for link in tree.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        if "canonical" in rel and link.get("href"):
+            candidate = canonicalize(link.get("href"), final_url)
+            if candidate.startswith(("http://", "https://")) and same_site(candidate, final_url):
+                return candidate
     return canonicalize(final_url)
 
 
-def _apply_selectors(soup: BeautifulSoup, rules: ExtractRules) -> str:
-    """The HTML trafilatura should see: dropped elements gone, scoped to the body selector."""
+def _apply_selectors(html: str, rules: ExtractRules) -> str:
+    """The HTML trafilatura should see: dropped elements gone, scoped to the body selector.
+
+    Selectors use soupsieve (the engine config validation checks them with), so this slower
+    path runs only for sources that have selector rules.
+    """
     if not (rules.drop_selectors or rules.body_selector):
-        return str(soup)
-    soup = BeautifulSoup(str(soup), "lxml")  # a copy: the caller's tree stays whole
+        return html
+    soup = BeautifulSoup(html, "lxml")
     for selector in rules.drop_selectors:
         for element in soup.select(selector):
             element.decompose()
@@ -84,12 +99,12 @@ def _apply_selectors(soup: BeautifulSoup, rules: ExtractRules) -> str:
     return str(soup)
 
 
-def _without_headline(text: str, title: str, soup: BeautifulSoup) -> str:
+def _without_headline(text: str, title: str, tree: etree._Element) -> str:
     """The body starts after the headline: a leading paragraph repeating the title or the
     page's h1 goes, so a publisher's title edit does not change the article's identity."""
     first, _, rest = text.partition("\n\n")
-    h1 = soup.find("h1")
-    heads = {_squash(title), _squash(h1.get_text()) if h1 else ""}
+    h1 = next(tree.iter("h1"), None)
+    heads = {_squash(title), _squash(h1.text_content()) if h1 is not None else ""}
     return rest if _squash(first) in heads else text
 
 
@@ -105,8 +120,8 @@ def _drop_paragraphs(text: str, patterns: tuple[str, ...]) -> str:
     return "\n\n".join(kept)
 
 
-def _title(found: str | None, link: Link, soup: BeautifulSoup) -> str:
-    title = found or link.title or (soup.title.get_text() if soup.title else "")
+def _title(found: str | None, link: Link, tree: etree._Element) -> str:
+    title = found or link.title or tree.findtext(".//title") or ""
     return " ".join(title.split())[:500] or "(untitled)"
 
 
@@ -127,9 +142,9 @@ def _published(link: Link, page_date: str | None, url: str) -> tuple[datetime | 
     return (from_url, "url") if from_url else (None, "first_seen")
 
 
-def _lang(soup: BeautifulSoup) -> str | None:
-    lang = soup.html.get("lang") if soup.html else None
-    return str(lang).split("-")[0].lower() if lang else None
+def _lang(tree: etree._Element) -> str | None:
+    lang = tree.get("lang")
+    return lang.split("-")[0].lower() if lang else None
 
 
 def _from_govuk_json(page: Page, link: Link) -> Article:
