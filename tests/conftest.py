@@ -24,6 +24,23 @@ fetch:
 """
 
 
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """Tests never leave 127.0.0.1: any other connection fails loudly."""
+    import ipaddress
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def guarded(sock, address):
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and not ipaddress.ip_address(host).is_loopback:
+            raise AssertionError(f"test tried to reach {address}; only loopback is allowed")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
 @pytest.fixture
 def make_site() -> Iterator[Callable[[str], Site]]:
     """Start fixture sites (each on its own port); all stopped after the test."""

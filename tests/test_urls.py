@@ -17,3 +17,12 @@ def test_origin_and_same_site():
     assert same_site("https://www.e.org/a", "https://e.org/b")
     assert not same_site("https://e.org/a", "https://f.org/a")
     assert not same_site("http://127.0.0.1:1/a", "http://127.0.0.1:2/a")
+
+
+def test_tests_cannot_reach_beyond_loopback():
+    import socket
+
+    import pytest
+
+    with pytest.raises(AssertionError, match="only loopback"), socket.socket() as s:
+        s.connect(("192.0.2.1", 80))  # TEST-NET-1: never routed anyway
