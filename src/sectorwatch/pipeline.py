@@ -48,7 +48,7 @@ class SourceReport:
 
 @dataclass
 class RunReport:
-    run_id: int | None
+    run_id: int
     sources: list[SourceReport]
 
     @property
@@ -108,23 +108,23 @@ def run_all(config: Config, store: Store, *, source_ids: Sequence[str] = (), for
     due, skipped = select_sources(config, store, source_ids, force)
     own_client = client is None
     client = client or HttpClient(config.fetch, store)
-    run_id = store.start_run(dry_run)
-    reports: list[SourceReport] = []
+    report = RunReport(store.start_run(dry_run), [])
     status = "crashed"
     try:
         workers = max(1, min(config.fetch.concurrency, len(due)))
         with ThreadPoolExecutor(workers, thread_name_prefix="source") as pool:
-            futures = [pool.submit(run_source, s, config, store, client, run_id=run_id,
+            futures = [pool.submit(run_source, s, config, store, client, run_id=report.run_id,
                                    dry_run=dry_run, progress=progress) for s in due]
-            reports = [f.result() for f in futures]
-        status = "ok" if all(r.status in ("ok", "not_modified") for r in reports) else "partial"
+            report.sources = [f.result() for f in futures]
+        status = "ok" if report.ok else "partial"
     finally:
-        store.finish_run(run_id, status, sources=len(reports), new=_sum(reports, "new"),
-                         known=_sum(reports, "known"), failed=_sum(reports, "failed"),
-                         requests=_sum(reports, "requests"))
+        store.finish_run(report.run_id, status, sources=len(report.sources),
+                         new=report.total("new"), known=report.total("known"),
+                         failed=report.total("failed"), requests=report.total("requests"))
         if own_client:
             client.close()
-    return RunReport(run_id, reports + skipped)
+    report.sources += skipped
+    return report
 
 
 def run_source(source: SourceBase, config: Config, store: Store, client: HttpClient, *,
@@ -188,7 +188,7 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
     # Validators are kept only once every link they cover was stored or given up; otherwise
     # the next poll's 304 would hide links whose articles still deserve another try.
     if not retry_later:
-        store.save_validators(discovery.pages)
+        store.save_validators(discovery.validated)
     report.status = "partial" if report.failed else report.status
     report.next_poll_at = started + timedelta(seconds=interval)
     store.source_succeeded(source.id, started, report.next_poll_at, last_error)
@@ -214,7 +214,3 @@ def _record(store: Store, run_id: int, source_id: str, exc: SectorwatchError,
     log.warning("%s: %s", source_id, _describe(exc))
     store.add_run_error(run_id, source_id, exc.stage, exc.message, url or exc.url,
                         getattr(exc, "kind", None))
-
-
-def _sum(reports: list[SourceReport], name: str) -> int:
-    return sum(getattr(r, name) for r in reports)

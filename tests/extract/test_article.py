@@ -94,3 +94,17 @@ def test_text_hygiene_and_fingerprint():
     assert normalise("Cafe\u0301") == "Café"
     assert fingerprint("The Council’s plan!") == fingerprint("the council’s   PLAN")
     assert fingerprint("The council’s plan") != fingerprint("The council’s plans")
+
+
+def test_walled_pages_with_no_text_keep_distinct_identities():
+    walled = ExtractRules(paywall_markers=("register now to continue reading",))
+    articles = []
+    for slug in ("a", "b"):
+        html = (f"<html><body><article><h1>Story {slug}</h1><div class='wall'>Register Now to "
+                "Continue Reading. Thank you for visiting.</div></article></body></html>")
+        url = f"{BASE}/content/news/{slug}"
+        p = Page(url=url, final_url=url, status=200, content_type="text/html",
+                 body=html.encode(), fetched_at=datetime.now(UTC), text=html)
+        articles.append(extract_article(p, Link(url), walled))
+    assert all(a.truncated and "Register" not in a.text for a in articles)
+    assert articles[0].fingerprint != articles[1].fingerprint

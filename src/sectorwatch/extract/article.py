@@ -44,22 +44,21 @@ def extract_article(page: Page, link: Link, rules: ExtractRules) -> Article:
     for marker in rules.paywall_markers:
         if marker.casefold() in page.text.casefold():
             truncated = True
-            body = body.split(marker)[0].strip() if marker in body else body
-    body = body[:MAX_TEXT]
-    if not body:
-        raise ExtractError("no article text found on the page", url=page.final_url,
-                           hint="check the source's extract.body_selector")
+            body = re.split(re.escape(marker), body, maxsplit=1, flags=re.IGNORECASE)[0].strip()
     title = _title(doc.get("title"), link, tree)
-    body = _without_headline(body, title, tree)
-    if word_count(body) < MIN_WORDS and not truncated:
-        raise ExtractError(f"no article text found ({word_count(body)} words)",
-                           url=page.final_url, hint="check the source's extract.body_selector")
+    body = _without_headline(body, title, tree)[:MAX_TEXT]
+    words = word_count(body)
+    if words < MIN_WORDS and not truncated:
+        raise ExtractError(f"no article text found ({words} words)", url=page.final_url,
+                           hint="check the source's extract.body_selector")
+    # A walled page may show little or no text: its identity must not be the (shared)
+    # fingerprint of a near-empty body, or every walled article would look like one.
+    identity = body if words >= MIN_WORDS else f"{canonical}\n{title}\n{body}"
     published, signal = _published(link, doc.get("date"), canonical)
     return Article(
-        url=canonical, title=title, text=body, fingerprint=fingerprint(body),
+        url=canonical, title=title, text=body, fingerprint=fingerprint(identity),
         published=published, published_signal=signal, author=doc.get("author") or None,
-        language=doc.get("language") or _lang(tree), truncated=truncated,
-        word_count=word_count(body),
+        language=doc.get("language") or _lang(tree), truncated=truncated, word_count=words,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import time
 from collections import Counter
@@ -53,6 +54,8 @@ _SNIFF = {
 }
 _CHALLENGE = (b"Just a moment...", b"Attention Required! | Cloudflare", b"Verifying your browser",
               b"Please enable JS", b"cf-browser-verification")
+
+log = logging.getLogger(__name__)
 
 RequestHook = Callable[[str, str], None]
 """Called with (url, outcome) for every HTTP exchange: outcome is a status or an error kind."""
@@ -262,6 +265,7 @@ class HttpClient:
 
     @staticmethod
     def _note(hook: RequestHook | None, url: str, outcome: str) -> None:
+        log.info("GET %s -> %s", url, outcome)
         if hook is not None:
             hook(url, outcome)
 

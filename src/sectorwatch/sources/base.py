@@ -140,7 +140,9 @@ class Discovery:
 
     links: tuple[Link, ...]
     not_modified: bool = False
-    pages: tuple[Page, ...] = ()
+    validated: tuple[Page, ...] = ()
+    """Responses to conditional requests: their validators are saved once the links are
+    handled, so the next poll can be answered 304."""
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def discover(source: FeedSource, fetcher: Fetcher) -> Discovery:
     if page is None:
         return Discovery((), not_modified=True)
     links = parse_feed(page.body, page.final_url, page.content_type)
-    return Discovery(tuple(keep_links(links, source)), pages=(page,))
+    return Discovery(tuple(keep_links(links, source)), validated=(page,))
 
 
 def _permalink_guid(entry) -> str | None:

@@ -66,7 +66,7 @@ def discover(source: HtmlListingSource, fetcher: Fetcher) -> Discovery:
     page = fetcher.get(source.url, accept="html", conditional=True)
     if page is None:
         return Discovery((), not_modified=True)
-    pages = [page]
+    first, pages = page, 1
     found: list[Link] = []
     visited = {canonicalize(source.url)}
     while True:
@@ -74,19 +74,19 @@ def discover(source: HtmlListingSource, fetcher: Fetcher) -> Discovery:
                                         source.link_selector, source.next_selector)
         found.extend(link for link in links
                      if source.allow_other_sites or same_site(link.url, source.url))
-        if not next_url or next_url in visited or len(pages) >= source.max_pages:
+        if not next_url or next_url in visited or pages >= source.max_pages:
             break
         visited.add(next_url)
         page = fetcher.get(next_url, accept="html")
         assert page is not None  # only conditional requests may answer None
-        pages.append(page)
+        pages += 1
     if not found:
         raise ParseError(
             f"no links matched {source.link_selector!r} on the listing page", url=source.url,
             hint="the site's layout may have changed: check link_selector with `sectorwatch fetch "
                  "--dry-run`",
         )
-    return Discovery(tuple(keep_links(found, source)), pages=tuple(pages))
+    return Discovery(tuple(keep_links(found, source)), validated=(first,))
 
 
 TYPE = SourceType("html_listing", HtmlListingSource, discover, html_article_request)

@@ -74,19 +74,17 @@ def discover(source: SitemapSource, fetcher: Fetcher) -> Discovery:
     page = fetcher.get(source.url, accept="sitemap", conditional=True)
     if page is None:
         return Discovery((), not_modified=True)
-    pages = [page]
     links, children = parse_sitemap(page.body, page.final_url)
     newest = sorted(children, key=lambda c: c[1] or datetime.min.replace(tzinfo=UTC),
                     reverse=True)
     for child_url, _ in newest[: source.max_child_sitemaps]:
         child = fetcher.get(child_url, accept="sitemap")
         assert child is not None
-        pages.append(child)
         links.extend(parse_sitemap(child.body, child.final_url)[0])
     cutoff = datetime.now(UTC) - timedelta(seconds=source.max_age)
     fresh = [link for link in links if link.published is None or link.published >= cutoff]
     fresh.sort(key=lambda link: link.published or cutoff, reverse=True)
-    return Discovery(tuple(keep_links(fresh, source)), pages=tuple(pages))
+    return Discovery(tuple(keep_links(fresh, source)), validated=(page,))
 
 
 def _gunzip(body: bytes, url: str) -> bytes:
