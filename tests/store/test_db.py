@@ -6,8 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from sectorwatch.models import Article, Link, Page
-from sectorwatch.store import Store, StoreError
-from sectorwatch.store.schema import SCHEMA_VERSION
+from sectorwatch.store import Store, StoreError, schema
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
 
@@ -27,8 +26,33 @@ def article(url: str, text: str = "Some article text about Worcestershire.") -> 
 def test_new_database_is_at_latest_version_in_wal_mode(db_url, store):
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("SELECT value FROM meta").scalar() == str(SCHEMA_VERSION)
-    assert Store.open(db_url).migrate() == SCHEMA_VERSION  # reopening is harmless
+        assert conn.exec_driver_sql("SELECT value FROM meta").scalar() == \
+            str(schema.schema_version())
+    assert Store.open(db_url).migrate() == schema.schema_version()  # reopening is harmless
+
+
+def test_appended_migrations_run_once_in_order(db_url, store, monkeypatch):
+    ran = []
+
+    def add_note(conn):
+        ran.append("add_note")
+        conn.exec_driver_sql("ALTER TABLE articles ADD COLUMN note TEXT")
+
+    def fail(conn):
+        conn.exec_driver_sql("ALTER TABLE articles ADD COLUMN other TEXT")
+        raise RuntimeError("migration bug")
+
+    before = schema.schema_version()
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, add_note])
+    assert store.migrate() == before + 1
+    assert store.migrate() == before + 1 and ran == ["add_note"]
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, fail])
+    with pytest.raises(RuntimeError):
+        store.migrate()
+    with store.engine.connect() as conn:  # the failed step left no trace
+        columns = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(articles)")]
+        assert "note" in columns and "other" not in columns
+        assert conn.exec_driver_sql("SELECT value FROM meta").scalar() == str(before + 1)
 
 
 def test_a_newer_database_is_refused(db_url, store):

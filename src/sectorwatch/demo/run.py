@@ -29,12 +29,17 @@ def run_demo(workdir: Path, console: Console) -> int:
     from sectorwatch.cli import summary_table  # the CLI owns presentation
 
     workdir.mkdir(parents=True, exist_ok=True)
+    db_file = (workdir / "sectorwatch.db").resolve()
+    # The sites get new ports every run, so an old demo database only holds stale URLs.
+    for leftover in (db_file, db_file.with_name(db_file.name + "-wal"),
+                     db_file.with_name(db_file.name + "-shm")):
+        leftover.unlink(missing_ok=True)
     with serve_sites() as sites:
-        db_url = f"sqlite:///{(workdir / 'sectorwatch.db').resolve()}"
+        db_url = f"sqlite:///{db_file}"
         text = local_config_text(sites, db_url, {"per_host_delay": "0.2s"})
         (workdir / "config.yaml").write_text(text, encoding="utf-8")
         config = parse_config(text, str(workdir / "config.yaml"))
-        console.print(f"Serving {len(sites)} sector sites on 127.0.0.1; database "
+        console.print(f"Serving {len(sites)} sector sites on 127.0.0.1; fresh database "
                       f"{workdir / 'sectorwatch.db'}")
         store = Store.open(config.database_url)
         try:

@@ -47,8 +47,8 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """One write transaction at a time from this process: pysqlite defers BEGIN to the
-        first write, so a read-then-write (add_article) is atomic only if writes queue."""
+        """One write transaction at a time from this process, so a read-then-write
+        (add_article) never meets another thread's write half-way."""
         with self._write_lock, self.engine.begin() as conn:
             yield conn
 
@@ -66,6 +66,7 @@ class Store:
             raise StoreError(f"cannot use database {url!r}: {exc}", hint=hint) from None
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
+            sa.event.listen(engine, "begin", _sqlite_begin)
         store = cls(engine)
         try:
             store.migrate()
@@ -83,21 +84,21 @@ class Store:
         """Bring the schema to the latest version; returns the version."""
         with self._write() as conn:
             inspector = sa.inspect(conn)
+            latest = t.schema_version()
             if not inspector.has_table("meta"):
                 t.metadata.create_all(conn)
-                conn.execute(sa.insert(t.meta).values(key="schema_version",
-                                                      value=str(t.SCHEMA_VERSION)))
-                return t.SCHEMA_VERSION
+                conn.execute(sa.insert(t.meta).values(key="schema_version", value=str(latest)))
+                return latest
             version = int(conn.execute(sa.select(t.meta.c.value).where(
                 t.meta.c.key == "schema_version")).scalar_one())
-            if version > t.SCHEMA_VERSION:
+            if version > latest:
                 raise StoreError(f"the database is at schema version {version}, newer than this "
-                                 f"sectorwatch ({t.SCHEMA_VERSION})", hint="upgrade sectorwatch")
+                                 f"sectorwatch ({latest})", hint="upgrade sectorwatch")
             for step in t.MIGRATIONS[version - 1:]:
-                step(conn)
+                step(conn)  # all steps in one transaction: a failed upgrade changes nothing
             conn.execute(sa.update(t.meta).where(t.meta.c.key == "schema_version")
-                         .values(value=str(t.SCHEMA_VERSION)))
-            return t.SCHEMA_VERSION
+                         .values(value=str(latest)))
+            return latest
 
     # -- per-URL fetch state ------------------------------------------------------------------
 
@@ -292,9 +293,16 @@ def _upsert(conn: Connection, table: sa.Table, key: dict, values: dict) -> None:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # pysqlite's own transaction handling issues BEGIN only before DML, so DDL (migrations)
+    # would run outside the transaction; switch it off and begin explicitly (_sqlite_begin).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")

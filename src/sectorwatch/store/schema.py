@@ -131,4 +131,7 @@ Migration = Callable[[Connection], None]
 # here must also be reflected in the table definitions (tests/store checks both paths agree).
 MIGRATIONS: list[Migration] = []
 
-SCHEMA_VERSION = 1 + len(MIGRATIONS)
+
+def schema_version() -> int:
+    """The version a database reaches once every migration has run."""
+    return 1 + len(MIGRATIONS)
