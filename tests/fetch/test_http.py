@@ -95,6 +95,7 @@ def test_slow_server_times_out(site, client):
     with pytest.raises(FetchError) as info:
         client.get(f"{site.base}/slow", accept="feed")
     assert info.value.kind == "timeout"
+    assert info.value.message == "timed out: no answer within 0.5s"
 
 
 def test_dripping_body_hits_the_total_timeout(site, store):
@@ -255,3 +256,13 @@ def test_one_request_at_a_time_per_host_with_a_delay(site, store):
     stamps.sort()
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert min(gaps) >= 0.19
+
+
+def test_connection_errors_are_told_in_plain_words(store):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = HttpClient(settings(max_attempts=1, respect_robots=False), store)
+    with pytest.raises(FetchError) as info:
+        client.get(f"http://127.0.0.1:{port}/feed", accept="feed")
+    assert info.value.message == "connection failed: connection refused"

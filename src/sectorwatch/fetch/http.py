@@ -166,7 +166,10 @@ class HttpClient:
                                          timeout=(s.connect_timeout, s.read_timeout))
             except requests.Timeout as exc:
                 self._note(hook, url, "timeout")
-                raise FetchError(f"timed out: {_reason(exc)}", kind="timeout", url=url) from None
+                what = (f"no connection within {s.connect_timeout:g}s"
+                        if isinstance(exc, requests.ConnectTimeout)
+                        else f"no answer within {s.read_timeout:g}s")
+                raise FetchError(f"timed out: {what}", kind="timeout", url=url) from None
             except requests.RequestException as exc:
                 self._note(hook, url, "connection")
                 raise FetchError(f"connection failed: {_reason(exc)}", kind="connection",
@@ -322,6 +325,26 @@ def _type_ok(accept: str, ctype: str, body: bytes) -> bool:
     return (generic or accept in ("feed", "sitemap")) and head.startswith(sniff)
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc.args[0] if exc.args else exc)
-    return text if len(text) < 200 else text[:200] + "…"
+def _reason(exc: BaseException) -> str:
+    """The root cause in plain words ("connection refused"), not urllib3's wrapper reprs."""
+    import http.client
+    import socket
+
+    chain, seen = exc, set()
+    while id(chain) not in seen:
+        seen.add(id(chain))
+        inner = getattr(chain, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in getattr(chain, "args", ()) if isinstance(a, BaseException)),
+                         None) or chain.__cause__ or chain.__context__
+        if inner is None:
+            break
+        chain = inner
+    if isinstance(chain, socket.gaierror):
+        return "host name not found"
+    if isinstance(chain, http.client.RemoteDisconnected):
+        return "the server closed the connection without answering"
+    if isinstance(chain, OSError) and chain.strerror:
+        return chain.strerror[0].lower() + chain.strerror[1:]
+    text = str(chain) or type(chain).__name__
+    return text if len(text) < 160 else text[:160] + "…"
