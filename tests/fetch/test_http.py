@@ -266,3 +266,10 @@ def test_connection_errors_are_told_in_plain_words(store):
     with pytest.raises(FetchError) as info:
         client.get(f"http://127.0.0.1:{port}/feed", accept="feed")
     assert info.value.message == "connection failed: connection refused"
+
+
+def test_redirect_target_is_followed_exactly(site, client):
+    site.route("/signed?utm_source=x&sig=1", "<html><body>ok</body></html>")
+    site.handle("/go", lambda h: Response(302, b"", (("Location", "/signed?utm_source=x&sig=1"),)))
+    page = client.get(f"{site.base}/go", accept="html")
+    assert page.final_url == f"{site.base}/signed?utm_source=x&sig=1"

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
+from urllib.parse import urljoin
 
 import requests
 import urllib3
@@ -134,14 +135,15 @@ class HttpClient:
                 if not location:
                     raise FetchError(f"HTTP {status} without a Location", kind="http",
                                      status=status, url=current)
-                target = canonicalize(location, current)
-                if target in seen:
+                # Follow the Location as given; its canonical form only detects loops.
+                target = urljoin(current, location.strip())
+                if canonicalize(target) in seen:
                     raise FetchError(f"redirect loop at {target}", kind="redirects", url=url,
                                      hint="the site's redirects go round in a circle")
                 if len(redirects) >= self.settings.max_redirects:
                     raise FetchError(f"more than {self.settings.max_redirects} redirects",
                                      kind="redirects", url=url)
-                seen.add(target)
+                seen.add(canonicalize(target))
                 redirects.append((status, target))
                 current = target
                 continue
@@ -260,7 +262,7 @@ class HttpClient:
             except FetchError as exc:
                 return RobotsAnswer(0, "", exc.message)
             if status in _REDIRECTS and headers.get("location"):
-                current = canonicalize(headers["location"], current)
+                current = urljoin(current, headers["location"].strip())
                 continue
             text = decode(body, headers.get("content-type", ""))[0] if status < 300 else ""
             return RobotsAnswer(status, text)
