@@ -86,7 +86,7 @@ def _self_check() -> None:
 def sectorwatch_extractor() -> Extractor:
     from sectorwatch.errors import ExtractError
     from sectorwatch.extract import extract_article
-    from sectorwatch.models import Link, Page
+    from sectorwatch.models import Page
     from sectorwatch.sources.base import ExtractRules
 
     rules = ExtractRules()
@@ -95,7 +95,7 @@ def sectorwatch_extractor() -> Extractor:
         page = Page(url=url, final_url=url, status=200, content_type="text/html",
                     body=html.encode("utf-8"), fetched_at=datetime.now(UTC), text=html)
         try:
-            return extract_article(page, Link(url), rules).text
+            return extract_article(page, rules).text
         except ExtractError:
             return ""
 

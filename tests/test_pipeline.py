@@ -179,7 +179,7 @@ def test_ten_megabyte_article_is_abandoned(pair, make_config, store):
 
 def test_wrong_content_type(pair, make_config, store):
     good, bad = pair
-    bad_feed_with_article(bad, body=b"%PDF-1.4 binary", ctype="application/octet-stream")
+    bad_feed_with_article(bad, body=b"\x89PNG\r\n\x1a\n binary", ctype="image/png")
     report, _ = run(make_config, store, good, bad)
     assert_good_unharmed(store, report)
     assert errors_for(store, "bad") == [("fetch", "content_type")]

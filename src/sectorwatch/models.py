@@ -52,9 +52,15 @@ class Article:
     fingerprint: str
     published: datetime | None
     published_signal: str
-    """Which signal gave ``published``: feed, api, jsonld, meta, time, url or first_seen."""
+    """Which signal gave ``published``, most trusted first: feed, api, jsonld, meta, time,
+    dateline, url, first_seen (then ``published`` is when the page was first fetched)."""
     updated: datetime | None = None
+    updated_signal: str | None = None
     author: str | None = None
     language: str | None = None
     truncated: bool = False
+    """A paywall or registration wall cut the article short: ``text`` holds only what
+    was really article text, never the wall's own words."""
     word_count: int = 0
+    lead: str = ""
+    """The first 1–3 sentences (at most 60 words), for the digest."""

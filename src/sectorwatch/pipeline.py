@@ -17,13 +17,16 @@ from typing import Protocol
 from sectorwatch.config import Config
 from sectorwatch.errors import FetchError, SectorwatchError
 from sectorwatch.extract import extract_article
+from sectorwatch.extract.template import Template
+from sectorwatch.extract.template import learn as template_learn
 from sectorwatch.fetch.http import HttpClient, SourceFetcher
-from sectorwatch.models import Link
+from sectorwatch.models import Link, Page
 from sectorwatch.sources import REGISTRY
 from sectorwatch.sources.base import SourceBase
 from sectorwatch.store import Store
 
 log = logging.getLogger(__name__)
+TEMPLATE_SAMPLE = 20  # stored pages a source's template is learned from
 
 
 @dataclass
@@ -166,24 +169,38 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
 
     last_error = None
     retry_later = False  # a link failed but is still worth another try
+
+    def failed(exc: SectorwatchError, link: Link) -> None:
+        nonlocal last_error, retry_later
+        report.failed += 1
+        last_error = _describe(exc)
+        permanent = not (isinstance(exc, FetchError) and exc.transient)
+        _record(store, run_id, source.id, exc, link.url)
+        gave_up = store.record_url_failure(link.url, last_error,
+                                           config.fetch.max_article_failures, permanent)
+        retry_later = retry_later or not gave_up
+        progress.article_done(source)
+
+    fetched: list[tuple[Link, Page]] = []
     for link in fresh:
         try:
             url, accept = kind.article_request(source, link)
             page = fetcher.get(url, accept=accept)
             assert page is not None
-            article = extract_article(page, link, source.extract)
+            fetched.append((link, page))
+        except SectorwatchError as exc:
+            failed(exc, link)
+
+    template = learn_template(store, source.id, [p for _, p in fetched], discovery.validated)
+    for link, page in fetched:
+        try:
+            article = extract_article(page, source.extract, link=link, template=template)
             outcome = store.add_article(article, source.id, link, page)
             report.new += outcome == "new"
             report.known += outcome == "known"
+            progress.article_done(source)
         except SectorwatchError as exc:
-            report.failed += 1
-            last_error = _describe(exc)
-            permanent = not (isinstance(exc, FetchError) and exc.transient)
-            _record(store, run_id, source.id, exc, link.url)
-            gave_up = store.record_url_failure(link.url, last_error,
-                                               config.fetch.max_article_failures, permanent)
-            retry_later = retry_later or not gave_up
-        progress.article_done(source)
+            failed(exc, link)
 
     # Validators are kept only once every link they cover was stored or given up; otherwise
     # the next poll's 304 would hide links whose articles still deserve another try.
@@ -193,6 +210,15 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
     report.next_poll_at = started + timedelta(seconds=interval)
     store.source_succeeded(source.id, started, report.next_poll_at, last_error)
     return _finish(report, fetcher, t0, progress, source)
+
+
+def learn_template(store: Store, source_id: str, fresh: Sequence[Page] = (),
+                   extra: Sequence[Page] = ()) -> Template:
+    """What this source's pages share: learned from its stored pages, this run's new pages
+    and its HTML listing pages (which carry the same header, footer and banners)."""
+    samples = store.raw_samples(source_id, TEMPLATE_SAMPLE)
+    samples += [p.text for p in (*fresh, *extra) if p.text and "html" in p.content_type]
+    return template_learn(samples[: TEMPLATE_SAMPLE * 2])
 
 
 def _finish(report: SourceReport, fetcher: SourceFetcher, t0: float, progress: Progress,

@@ -34,7 +34,7 @@ ACCEPT_HEADERS = {
             "*/*;q=0.1",
     "sitemap": "application/xml, text/xml;q=0.9, */*;q=0.1",
     "html": "text/html, application/xhtml+xml;q=0.9, */*;q=0.1",
-    "article": "text/html, application/xhtml+xml;q=0.9, */*;q=0.1",
+    "article": "text/html, application/xhtml+xml;q=0.9, application/pdf;q=0.8, */*;q=0.1",
     "json": "application/json, */*;q=0.1",
     "robots": "text/plain, */*;q=0.1",
 }
@@ -42,7 +42,7 @@ _TYPES = {
     "feed": ("xml", "rss", "atom", "rdf"),
     "sitemap": ("xml", "gzip", "octet-stream"),
     "html": ("text/html", "xhtml"),
-    "article": ("text/html", "xhtml"),
+    "article": ("text/html", "xhtml", "pdf"),
     "json": ("json",),
     "robots": ("",),
 }
@@ -50,7 +50,7 @@ _SNIFF = {
     "feed": (b"<?xml", b"<rss", b"<feed", b"<rdf:rdf"),
     "sitemap": (b"<?xml", b"<urlset", b"<sitemapindex", b"\x1f\x8b"),
     "html": (b"<!doctype html", b"<html"),
-    "article": (b"<!doctype html", b"<html"),
+    "article": (b"<!doctype html", b"<html", b"%pdf-"),
     "json": (b"{", b"["),
 }
 _CHALLENGE = (b"Just a moment...", b"Attention Required! | Cloudflare", b"Verifying your browser",
@@ -244,7 +244,8 @@ class HttpClient:
                              status=status, url=final)
         if accept in ("feed", "sitemap"):
             body = strip_controls(body)
-        text, encoding = (None, None) if body.startswith(b"\x1f\x8b") else decode(body, ctype)
+        binary = body.startswith((b"\x1f\x8b", b"%PDF-")) or "pdf" in ctype.lower()
+        text, encoding = (None, None) if binary else decode(body, ctype)
         return Page(
             url=url, final_url=final, status=status, content_type=ctype, body=body,
             fetched_at=datetime.now(UTC), text=text, encoding=encoding,

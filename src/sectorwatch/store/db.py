@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from sectorwatch.errors import SectorwatchError
+from sectorwatch.fetch.decode import decode
 from sectorwatch.models import Article, Link, Page
 from sectorwatch.store import schema as t
 
@@ -180,7 +181,9 @@ class Store:
                     author=article.author, language=article.language,
                     word_count=article.word_count, truncated=article.truncated,
                     first_seen_at=page.fetched_at, feed_title=link.title,
-                    feed_summary=link.summary, raw_url=page.final_url,
+                    feed_summary=link.summary, feed_published_at=link.published,
+                    updated_signal=article.updated_signal, lead=article.lead,
+                    raw_url=page.final_url,
                     raw_content_type=page.content_type,
                     raw_gzip=gzip.compress(page.body, compresslevel=6),
                 )).inserted_primary_key[0]
@@ -211,6 +214,55 @@ class Store:
             blob = conn.execute(sa.select(t.articles.c.raw_gzip)
                                 .where(t.articles.c.id == article_id)).scalar_one()
         return gzip.decompress(blob)
+
+    def raw_samples(self, source_id: str, limit: int = 20) -> list[str]:
+        """The newest stored HTML pages of a source, decoded: material for template learning."""
+        query = (sa.select(t.articles.c.raw_gzip, t.articles.c.raw_content_type)
+                 .where(t.articles.c.source_id == source_id)
+                 .order_by(t.articles.c.first_seen_at.desc()).limit(limit))
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        return [decode(gzip.decompress(r.raw_gzip), r.raw_content_type)[0] for r in rows
+                if "html" in r.raw_content_type]
+
+    def stored_pages(self, source_id: str | None = None) -> Iterator[tuple[int, str, Link, Page]]:
+        """(article id, source id, the link as first seen, the raw page) for re-extraction."""
+        query = sa.select(t.articles.c.id, t.articles.c.source_id, t.articles.c.url,
+                          t.articles.c.feed_title, t.articles.c.feed_summary,
+                          t.articles.c.feed_published_at, t.articles.c.raw_url,
+                          t.articles.c.raw_content_type, t.articles.c.first_seen_at,
+                          ).order_by(t.articles.c.id)
+        if source_id:
+            query = query.where(t.articles.c.source_id == source_id)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        for r in rows:
+            body = self.raw_page(r.id)
+            binary = "pdf" in r.raw_content_type or body[:5] == b"%PDF-"
+            text = None if binary else decode(body, r.raw_content_type)[0]
+            page = Page(url=r.raw_url, final_url=r.raw_url, status=200,
+                        content_type=r.raw_content_type, body=body, fetched_at=r.first_seen_at,
+                        text=text)
+            yield r.id, r.source_id, Link(r.url, r.feed_title, r.feed_published_at,
+                                          r.feed_summary), page
+
+    def update_article(self, article_id: int, article: Article) -> bool:
+        """Replace an article's extracted fields (not its identity or raw page); True if
+        anything changed."""
+        values = dict(title=article.title, text=article.text, fingerprint=article.fingerprint,
+                      published_at=article.published, published_signal=article.published_signal,
+                      updated_at=article.updated, updated_signal=article.updated_signal,
+                      author=article.author, language=article.language,
+                      word_count=article.word_count, truncated=article.truncated,
+                      lead=article.lead)
+        with self._write() as conn:
+            row = conn.execute(sa.select(*(t.articles.c[k] for k in values))
+                               .where(t.articles.c.id == article_id)).first()
+            if row is None or dict(row._mapping) == values:
+                return False
+            conn.execute(sa.update(t.articles).where(t.articles.c.id == article_id)
+                         .values(**values))
+            return True
 
     def count_articles(self) -> int:
         with self.engine.connect() as conn:

@@ -84,6 +84,9 @@ articles = sa.Table(
     sa.Column("first_seen_at", UTCDateTime, nullable=False, index=True),
     sa.Column("feed_title", sa.Text),
     sa.Column("feed_summary", sa.Text),
+    sa.Column("feed_published_at", UTCDateTime),
+    sa.Column("updated_signal", sa.String(16)),
+    sa.Column("lead", sa.Text, nullable=False, default="", server_default=""),
     sa.Column("raw_url", sa.Text, nullable=False),
     sa.Column("raw_content_type", sa.Text, nullable=False),
     sa.Column("raw_gzip", sa.LargeBinary, nullable=False),
@@ -129,7 +132,15 @@ Migration = Callable[[Connection], None]
 # Append-only. MIGRATIONS[i] takes a database from version i + 1 to i + 2. A new database
 # is created from the tables above and stamped with the latest version, so every step added
 # here must also be reflected in the table definitions (tests/store checks both paths agree).
-MIGRATIONS: list[Migration] = []
+def _v2_extraction_fields(conn: Connection) -> None:
+    """Extraction keeps the lead, the updated date's signal and the feed's own date (so
+    re-extraction can rank dates as the first extraction did)."""
+    for column in ("feed_published_at TIMESTAMP", "updated_signal VARCHAR(16)",
+                   "lead TEXT NOT NULL DEFAULT ''"):
+        conn.exec_driver_sql(f"ALTER TABLE articles ADD COLUMN {column}")
+
+
+MIGRATIONS: list[Migration] = [_v2_extraction_fields]
 
 
 def schema_version() -> int:
