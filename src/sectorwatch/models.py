@@ -62,5 +62,8 @@ class Article:
     """A paywall or registration wall cut the article short: ``text`` holds only what
     was really article text, never the wall's own words."""
     word_count: int = 0
+    standfirst: str | None = None
+    """The publisher's summary under the headline, kept apart from ``text`` (the body)."""
     lead: str = ""
-    """The first 1–3 sentences (at most 60 words), for the digest."""
+    """The first 1–3 sentences (at most 60 words) of the standfirst, else of the body:
+    what the digest shows."""

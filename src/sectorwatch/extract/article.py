@@ -47,6 +47,8 @@ def extract_article(page: Page, rules: ExtractRules, *, link: Link | None = None
 
     lines = body.paragraphs(page.text, tree, rules, template, page.final_url)
     lines = body.without_headline(lines, [title] + ([h1.text_content()] if h1 is not None else []))
+    standfirst, lines = body.split_standfirst(
+        lines, tree, metadata.meta(tree, "og:description", "description"))
     lines = walls.cut(lines, rules.paywall_markers)
     text = clean("\n\n".join(lines))[:MAX_TEXT]
     words = word_count(text)
@@ -65,8 +67,8 @@ def extract_article(page: Page, rules: ExtractRules, *, link: Link | None = None
         updated=updated.when if updated else None,
         updated_signal=updated.signal if updated else None,
         author=metadata.author(tree, ld), language=metadata.language(tree),
-        truncated=truncated, word_count=words,
-        lead=lead(text) or lead(metadata.meta(tree, "og:description", "description") or ""),
+        truncated=truncated, word_count=words, standfirst=clean(standfirst or "") or None,
+        lead=lead(standfirst or text),
     )
 
 

@@ -48,6 +48,32 @@ def paragraphs(html: str, tree: etree._Element, rules: ExtractRules,
     return lines
 
 
+def split_standfirst(lines: list[str], tree: etree._Element,
+                     description: str | None) -> tuple[str | None, list[str]]:
+    """(standfirst, body lines without it).
+
+    A standfirst (dek) is the publisher's summary under the headline. It is recognised
+    generically as a visible block repeating the page's meta description that sits outside
+    the body's own container; a first body paragraph that merely doubles as the meta
+    description stays in the body. It is kept apart from the body, as readers and the
+    benchmark's annotators both treat it.
+    """
+    target = squash(description or "")
+    if len(target.split()) < 8:
+        return None, lines
+    for el in tree.iter("p", "div", "h2", "span"):
+        if squash(el.text_content()) != target or el.xpath("ancestor::figure"):
+            continue
+        parent = el.getparent()
+        rest = [squash(line)[:60] for line in lines if squash(line) != target][:2]
+        flow = squash(parent.text_content()) if parent is not None else ""
+        if rest and all(r in flow for r in rest):
+            return None, lines  # it is the body's own first paragraph
+        standfirst = " ".join(el.text_content().split())
+        return standfirst, [line for line in lines if squash(line) != target]
+    return None, lines
+
+
 def without_headline(lines: list[str], headlines: list[str]) -> list[str]:
     """Drop leading lines that repeat the headline: the body starts after it."""
     heads = {squash(h) for h in headlines if squash(h)}

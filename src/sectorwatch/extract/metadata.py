@@ -208,9 +208,10 @@ def author(tree: etree._Element, ld: dict | None) -> str | None:
                  "dc.creator")
     if value and not value.startswith(("http://", "https://")):
         return _clean_byline(value)
-    for el in tree.xpath('//*[@rel="author" or @itemprop="author" or contains(concat(" ", '
-                         'normalize-space(@class), " "), " author-name ") or contains(concat('
-                         '" ", normalize-space(@class), " "), " byline ")]'):
+    for el in tree.xpath('//*[@rel="author" or @itemprop="author" or contains(@class, "author")'
+                         ' or contains(@class, "byline")]'):
+        if el.tag in ("body", "html", "article", "main") or len(el) > 6:
+            continue  # a container, not a byline (an author biography box, say)
         if name := _clean_byline(el.text_content()):
             return name
     return None
