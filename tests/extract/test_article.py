@@ -108,3 +108,21 @@ def test_walled_pages_with_no_text_keep_distinct_identities():
         articles.append(extract_article(p, walled, link=Link(url)))
     assert all(a.truncated and "Register" not in a.text for a in articles)
     assert articles[0].fingerprint != articles[1].fingerprint
+
+
+def test_mojibake_and_repeated_captions_are_cleaned():
+    caption = "Children's services were rated inadequate. Picture: Worcestershire County Council"
+    assert clean("The councilâ€™s plan") == "The council’s plan"
+    assert clean(f"{caption}\n{caption}\nBody.") == f"{caption}\n\nBody."
+    assert clean("zero\u200bwidth soft\u00adhyphen") == "zerowidth softhyphen"
+    assert clean("Plain “curly” quotes stay") == "Plain “curly” quotes stay"
+
+
+def test_lead_is_one_to_three_sentences_within_sixty_words():
+    from sectorwatch.extract.text import lead
+
+    text = "First sentence here. Second one follows. Third is short. Fourth is dropped."
+    assert lead(text) == "First sentence here. Second one follows. Third is short."
+    long_first = "word " * 70 + "end."
+    assert lead(long_first).endswith("…") and len(lead(long_first).split()) == 60
+    assert lead("Only paragraph one. Really.\n\nParagraph two.") == "Only paragraph one. Really."
