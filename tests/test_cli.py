@@ -91,3 +91,57 @@ def test_demo_runs_offline(tmp_path):
     result = sw("demo", "--workdir", str(tmp_path / "demo"), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "28 articles stored" in result.stdout
+
+
+SITES = Path(__file__).resolve().parents[1] / "src" / "sectorwatch" / "demo" / "sites"
+CYP_SEED = SITES / "www.cypnow.co.uk" / "content" / "news" / \
+    "ofsted-judges-council-inadequate-for-leaving-children-at-risk.html"
+
+
+def test_extract_a_saved_page_as_json_and_text(tmp_path):
+    result = sw("extract", str(CYP_SEED), "--source", "cypnow-news", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    article = json.loads(result.stdout)
+    assert article["title"] == "Ofsted judges council 'inadequate' for leaving children at risk"
+    assert not article["text"].startswith(article["title"])
+    assert article["standfirst"].startswith("A council's children's services department")
+    assert (article["author"], article["published"][:10]) == ("Joe Lepper", "2017-01-24")
+    assert "Digital membership" not in article["text"] and not article["truncated"]
+    text = sw("extract", str(CYP_SEED), "--format", "text", cwd=tmp_path)
+    assert text.stdout.splitlines()[0] == article["title"] and "(dateline)" in text.stdout
+    assert not (tmp_path / "data").exists()  # looking creates no database
+
+
+def test_extract_a_url_and_a_pdf(tmp_path, make_site):
+    from tests.pdfs import make_pdf
+
+    site = make_site()
+    site.route("/news/a", article_html("Alpha story", LOREM))
+    result = sw("extract", f"{site.base}/news/a", cwd=tmp_path)
+    assert result.returncode == 0 and json.loads(result.stdout)["title"] == "Alpha story"
+    assert site.requests[-1][1]["user-agent"].startswith("sectorwatch/")
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(make_pdf([["Ofsted monitoring visit letter", *LOREM]], title="Letter"))
+    result = sw("extract", str(pdf), "--format", "json", cwd=tmp_path)
+    assert json.loads(result.stdout)["text"].startswith("Ofsted monitoring visit letter")
+    assert sw("extract", f"{site.base}/missing", cwd=tmp_path).returncode == 1
+
+
+def test_reextract_applies_new_rules_to_stored_pages(tmp_path, make_site):
+    site = make_site()
+    site.route("/feed", rss(site.base, [("/news/a", "Alpha story")]), "application/rss+xml")
+    site.route("/news/a", article_html("Alpha story", [*LOREM, "Sponsored: buy our report."]))
+    config = tmp_path / "config.yaml"
+    source = f"  - {{id: s, type: feed, url: '{site.base}/feed'}}\n"
+    config.write_text(f'database_url: "sqlite:///{tmp_path}/sw.db"\n{FAST_FETCH}\nsources:\n'
+                      f"{source}")
+    assert sw("fetch", cwd=tmp_path).returncode == 0
+    site.stop()  # re-extraction reads the kept raw pages, never the network
+    config.write_text(config.read_text().replace(
+        "}\n", ", extract: {drop_paragraphs: ['^Sponsored:']}}\n"))
+    result = sw("reextract", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 articles re-extracted: 1 changed, 0 failed" in result.stdout
+    [item] = json.loads(sw("articles", "--format", "json", cwd=tmp_path).stdout)
+    assert "Sponsored" not in item["text"] and "Ofsted inspectors found" in item["text"]
+    assert "0 changed" in sw("reextract", "--source", "s", cwd=tmp_path).stdout

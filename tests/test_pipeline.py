@@ -283,3 +283,19 @@ def test_dry_run_stores_nothing(pair, make_config, store):
     assert len(by_id(report)["good"].links) == 3
     assert store.load_validators(f"{good.base}/feed") is None
     assert good.count("/news/good-0") == 0
+
+
+def test_a_new_source_loses_its_template_without_rules(make_site, make_config, store):
+    from tests.extract.test_template import PAGES
+
+    site = make_site()
+    items = [(f"/story/{n}", f"Story {n}") for n in range(len(PAGES))]
+    site.route("/feed", rss(site.base, items), "application/rss+xml")
+    for (path, _), html in zip(items, PAGES, strict=True):
+        site.route(path, html)
+    report = run_all(make_config(f"  - {{id: s, type: feed, url: '{site.base}/feed'}}\n"),
+                     store)
+    assert report.ok and report.total("new") == len(PAGES)
+    for row in store.articles(limit=None):
+        assert "Knowledge" not in row.text and "Keep abreast" not in row.text, row.title
+        assert "Paragraph 3 of story" in row.text

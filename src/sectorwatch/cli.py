@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -18,7 +19,8 @@ from rich.table import Table
 
 from sectorwatch import __version__
 from sectorwatch.config import Config, ConfigError, load_config, resolve_path
-from sectorwatch.errors import SectorwatchError
+from sectorwatch.errors import ExtractError, FetchError, ParseError, SectorwatchError
+from sectorwatch.sources.base import ExtractRules
 from sectorwatch.store import SourceHealth, Store
 
 if TYPE_CHECKING:
@@ -188,8 +190,82 @@ def _article_json(r) -> dict:
         "published": r.published_at.isoformat() if r.published_at else None,
         "published_signal": r.published_signal,
         "first_seen": r.first_seen_at.isoformat(), "author": r.author,
-        "word_count": r.word_count, "truncated": r.truncated, "text": r.text,
+        "word_count": r.word_count, "truncated": r.truncated, "lead": r.lead,
+        "standfirst": r.standfirst, "text": r.text,
     }
+
+
+@cli.command("extract")
+@click.argument("target", metavar="PATH_OR_URL")
+@click.option("--url", metavar="URL", help="The page's address, when TARGET is a saved file.")
+@click.option("--source", "source_id", metavar="ID",
+              help="Use this source's extraction rules (and its learned template, if stored).")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json",
+              show_default=True)
+@click.pass_obj
+def extract_cmd(obj: Context, target: str, url: str | None, source_id: str | None,
+                fmt: str) -> None:
+    """Extract one page (a saved file or a URL) and print the article.
+
+    How to check a new source before adding it: the body is in "text", without the
+    headline; "truncated" says a wall cut it short.
+    """
+    from sectorwatch.extract import extract_article
+    from sectorwatch.inspect import load_target, template_for
+
+    config = obj.config()
+    try:
+        source = config.source(source_id) if source_id else None
+    except KeyError:
+        raise SectorwatchError(f"no such source: {source_id}",
+                               hint="`sectorwatch sources` lists them") from None
+    page, link = load_target(target, url, config, source)
+    template = template_for(config, source_id) if source_id else None
+    article = extract_article(page, source.extract if source else ExtractRules(), link=link,
+                              template=template)
+    if fmt == "json":
+        click.echo(json.dumps(article_json(article), indent=2, ensure_ascii=False))
+    else:
+        click.echo(article_text(article))
+
+
+@cli.command()
+@click.option("--source", "source_id", metavar="ID", help="Only this source's articles.")
+@click.pass_obj
+def reextract(obj: Context, source_id: str | None) -> None:
+    """Extract stored articles again from their kept raw pages (after a rules change)."""
+    from sectorwatch.pipeline import reextract as run_reextract
+
+    config = obj.config()
+    store = obj.store(config)
+    try:
+        report = run_reextract(config, store, source_id)
+    finally:
+        store.close()
+    for error in report.errors:
+        errors.print(f"[red]failed[/] {escape(error)}")
+    console.print(f"{report.total} articles re-extracted: {report.changed} changed, "
+                  f"{len(report.errors)} failed")
+    sys.exit(EXIT_FAILED if report.errors else EXIT_OK)
+
+
+def article_json(article) -> dict:
+    """An Article as JSON-ready data (dates in ISO 8601)."""
+    data = dataclasses.asdict(article)
+    for key, value in data.items():
+        if isinstance(value, datetime):
+            data[key] = value.isoformat()
+    return data
+
+
+def article_text(article) -> str:
+    when = f"{article.published:%Y-%m-%d} ({article.published_signal})"
+    lines = [article.title, "=" * min(len(article.title), 80),
+             f"{when}" + (f" · {article.author}" if article.author else "")
+             + (" · truncated by a wall" if article.truncated else ""), article.url, ""]
+    if article.standfirst:
+        lines += [article.standfirst, ""]
+    return "\n".join([*lines, article.text])
 
 
 @cli.group("config")
@@ -240,7 +316,9 @@ def main() -> None:
     except SectorwatchError as exc:
         errors.print(f"[red]error[/]: {escape(str(exc))}" +
                      (f"\n  hint: {escape(exc.hint)}" if exc.hint else ""))
-        sys.exit(EXIT_USAGE)
+        # A page that could not be fetched or read is a failure, not a usage error.
+        sys.exit(EXIT_FAILED if isinstance(exc, FetchError | ParseError | ExtractError)
+                 else EXIT_USAGE)
 
 
 if __name__ == "__main__":

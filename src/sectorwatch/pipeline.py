@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,7 +22,7 @@ from sectorwatch.extract.template import learn as template_learn
 from sectorwatch.fetch.http import HttpClient, SourceFetcher
 from sectorwatch.models import Link, Page
 from sectorwatch.sources import REGISTRY
-from sectorwatch.sources.base import SourceBase
+from sectorwatch.sources.base import ExtractRules, SourceBase
 from sectorwatch.store import Store
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,37 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
     report.next_poll_at = started + timedelta(seconds=interval)
     store.source_succeeded(source.id, started, report.next_poll_at, last_error)
     return _finish(report, fetcher, t0, progress, source)
+
+
+@dataclass
+class ReextractReport:
+    """What re-extracting stored articles did."""
+
+    total: int = 0
+    changed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def reextract(config: Config, store: Store, source_id: str | None = None,
+              progress: Callable[[int], None] | None = None) -> ReextractReport:
+    """Extract every stored article again from its kept raw page, with the current rules
+    and each source's template learned from its stored pages; no network."""
+    report = ReextractReport()
+    templates: dict[str, Template] = {}
+    rules = {s.id: s.extract for s in config.sources}
+    for article_id, sid, link, page in store.stored_pages(source_id):
+        report.total += 1
+        if sid not in templates:
+            templates[sid] = template_learn(store.raw_samples(sid, TEMPLATE_SAMPLE * 2))
+        try:
+            article = extract_article(page, rules.get(sid, ExtractRules()), link=link,
+                                      template=templates[sid])
+            report.changed += store.update_article(article_id, article)
+        except SectorwatchError as exc:
+            report.errors.append(f"{sid}: {_describe(exc)}")
+        if progress is not None:
+            progress(report.total)
+    return report
 
 
 def learn_template(store: Store, source_id: str, fresh: Sequence[Page] = (),

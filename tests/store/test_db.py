@@ -142,3 +142,25 @@ def test_unusable_database_url_is_a_clear_error(url):
     with pytest.raises(StoreError) as info:
         Store.open(url)
     assert "database" in info.value.message and info.value.hint
+
+
+def test_a_version_1_database_is_migrated_to_the_fresh_schema(tmp_path):
+    """Both ways to the latest schema (create new, or migrate old) give the same tables."""
+    fresh = Store.open(f"sqlite:///{tmp_path / 'fresh.db'}")
+    old = Store.open(f"sqlite:///{tmp_path / 'old.db'}")
+    with old.engine.begin() as conn:  # back to version 1: the columns v2 added go
+        for column in ("feed_published_at", "updated_signal", "lead", "standfirst"):
+            conn.exec_driver_sql(f"ALTER TABLE articles DROP COLUMN {column}")
+        conn.exec_driver_sql("UPDATE meta SET value = '1'")
+    old.close()
+    migrated = Store.open(f"sqlite:///{tmp_path / 'old.db'}")
+
+    def columns(store):
+        with store.engine.connect() as conn:
+            return {r[1]: (r[2], r[3]) for r in conn.exec_driver_sql(
+                "PRAGMA table_info(articles)")}
+
+    assert columns(migrated) == columns(fresh)
+    with migrated.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT value FROM meta").scalar() == \
+            str(schema.schema_version())

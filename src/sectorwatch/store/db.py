@@ -183,6 +183,7 @@ class Store:
                     first_seen_at=page.fetched_at, feed_title=link.title,
                     feed_summary=link.summary, feed_published_at=link.published,
                     updated_signal=article.updated_signal, lead=article.lead,
+                    standfirst=article.standfirst,
                     raw_url=page.final_url,
                     raw_content_type=page.content_type,
                     raw_gzip=gzip.compress(page.body, compresslevel=6),
@@ -254,7 +255,7 @@ class Store:
                       updated_at=article.updated, updated_signal=article.updated_signal,
                       author=article.author, language=article.language,
                       word_count=article.word_count, truncated=article.truncated,
-                      lead=article.lead)
+                      lead=article.lead, standfirst=article.standfirst)
         with self._write() as conn:
             row = conn.execute(sa.select(*(t.articles.c[k] for k in values))
                                .where(t.articles.c.id == article_id)).first()

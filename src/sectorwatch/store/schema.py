@@ -87,6 +87,7 @@ articles = sa.Table(
     sa.Column("feed_published_at", UTCDateTime),
     sa.Column("updated_signal", sa.String(16)),
     sa.Column("lead", sa.Text, nullable=False, default="", server_default=""),
+    sa.Column("standfirst", sa.Text),
     sa.Column("raw_url", sa.Text, nullable=False),
     sa.Column("raw_content_type", sa.Text, nullable=False),
     sa.Column("raw_gzip", sa.LargeBinary, nullable=False),
@@ -132,12 +133,20 @@ Migration = Callable[[Connection], None]
 # Append-only. MIGRATIONS[i] takes a database from version i + 1 to i + 2. A new database
 # is created from the tables above and stamped with the latest version, so every step added
 # here must also be reflected in the table definitions (tests/store checks both paths agree).
+def add_column(conn: Connection, table: str, name: str, type_: sa.types.TypeEngine,
+               extra: str = "") -> None:
+    """ALTER TABLE … ADD COLUMN, with the type spelled as this database spells it."""
+    spelled = type_.compile(dialect=conn.dialect)
+    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {spelled} {extra}".rstrip())
+
+
 def _v2_extraction_fields(conn: Connection) -> None:
-    """Extraction keeps the lead, the updated date's signal and the feed's own date (so
-    re-extraction can rank dates as the first extraction did)."""
-    for column in ("feed_published_at TIMESTAMP", "updated_signal VARCHAR(16)",
-                   "lead TEXT NOT NULL DEFAULT ''"):
-        conn.exec_driver_sql(f"ALTER TABLE articles ADD COLUMN {column}")
+    """Extraction keeps the standfirst, the lead, the updated date's signal and the feed's
+    own date (so re-extraction can rank dates as the first extraction did)."""
+    add_column(conn, "articles", "feed_published_at", UTCDateTime())
+    add_column(conn, "articles", "updated_signal", sa.String(16))
+    add_column(conn, "articles", "lead", sa.Text(), "DEFAULT '' NOT NULL")
+    add_column(conn, "articles", "standfirst", sa.Text())
 
 
 MIGRATIONS: list[Migration] = [_v2_extraction_fields]
