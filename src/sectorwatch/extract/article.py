@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lxml import etree
-from lxml import html as lxml_html
+from trafilatura.utils import load_html
 
 from sectorwatch.errors import ExtractError
 from sectorwatch.extract import body, metadata, walls
@@ -45,7 +45,7 @@ def extract_article(page: Page, rules: ExtractRules, *, link: Link | None = None
     truncated = walls.walled(tree, rules.paywall_markers, ld)
     text_head = _text_head(tree)
 
-    lines = body.paragraphs(page.text, tree, rules, template, page.final_url)
+    lines = body.paragraphs(tree, rules, template, page.final_url)
     lines = body.without_headline(lines, [title] + ([h1.text_content()] if h1 is not None else []))
     standfirst, lines = body.split_standfirst(
         lines, tree, metadata.meta(tree, "og:description", "description"))
@@ -77,10 +77,11 @@ def _is_pdf(page: Page) -> bool:
 
 
 def _parse(text: str, url: str) -> etree._Element:
-    try:
-        return lxml_html.document_fromstring(text)
-    except (etree.ParserError, ValueError) as exc:
-        raise ExtractError(f"unparseable HTML: {exc}", url=url) from None
+    """Parsed once, the way trafilatura parses (it gets a copy of this tree)."""
+    tree = load_html(text)
+    if tree is None:
+        raise ExtractError("unparseable or empty HTML", url=url)
+    return tree
 
 
 def _canonical(tree: etree._Element, final_url: str) -> str:

@@ -23,7 +23,9 @@ def clean(text: str) -> str:
     """NFC, mojibake repaired, invisible characters gone, whitespace normalised, adjacent
     duplicate paragraphs (a caption shown twice) removed; paragraphs kept apart by one
     blank line."""
-    text = ftfy.fix_text(text, config=_FTFY).translate(_INVISIBLE)
+    if not text.isascii() and ftfy.is_bad(text):  # fix only what looks broken: it is costly
+        text = ftfy.fix_text(text, config=_FTFY)
+    text = text.translate(_INVISIBLE)
     text = unicodedata.normalize("NFC", text).replace("\u00a0", " ").replace("\r", "")
     paragraphs: list[str] = []
     for raw in re.split(r"\n\s*\n|\n", text):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from lxml import etree
 
 from sectorwatch.extract.text import squash
@@ -23,31 +25,41 @@ def walled(tree: etree._Element, markers: tuple[str, ...], ld: dict | None) -> b
     """True when the page says (in markup or in visible words) that it is cut short."""
     if ld is not None and str(ld.get("isAccessibleForFree", "true")).lower() in ("false", "0"):
         return True
+    phrases = _phrases(markers)
+    raw = etree.tostring(tree, method="text", encoding="unicode").casefold()
+    if not any(word in raw for word in _keywords(phrases)):
+        return False  # none of the phrases' rarest words is anywhere on the page
     text = squash(visible_text(tree))
-    if any(squash(m) in text for m in markers if squash(m)):
-        return True
-    return any(squash(p) in text for p in GENERIC_WALLS)
+    return any(phrase in text for phrase in phrases)
 
 
 def cut(paragraphs: list[str], markers: tuple[str, ...]) -> list[str]:
     """Paragraphs before the first one that belongs to a wall (a marker or generic phrase)."""
-    phrases = [squash(p) for p in (*markers, *GENERIC_WALLS) if squash(p)]
+    phrases = _phrases(markers)
     for i, para in enumerate(paragraphs):
+        if len(para.split()) > _MAX_WALL_WORDS:
+            continue
         flat = squash(para)
-        if len(flat.split()) <= _MAX_WALL_WORDS and any(p in flat for p in phrases):
+        if any(p in flat for p in phrases):
             return paragraphs[:i]
     return paragraphs
 
 
+@functools.lru_cache(maxsize=256)
+def _keywords(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(max(p.split(), key=len) for p in phrases)
+
+
+@functools.lru_cache(maxsize=256)
+def _phrases(markers: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(flat for p in (*markers, *GENERIC_WALLS) if (flat := squash(p)))
+
+
+_VISIBLE = etree.XPath(
+    "descendant-or-self::text()[not(ancestor::script or ancestor::style or ancestor::noscript"
+    " or ancestor::template or ancestor::head)]", smart_strings=False)
+
+
 def visible_text(tree: etree._Element, sep: str = " ") -> str:
     """The page's words a reader could see (no scripts, styles, templates or comments)."""
-    parts: list[str] = []
-    for el in tree.iter():
-        if isinstance(el.tag, str) and el.tag not in _HIDDEN and el.text:
-            parts.append(el.text)
-        if el.tail:  # a tail belongs to the parent, which is visible
-            parts.append(el.tail)
-    return sep.join(parts)
-
-
-_HIDDEN = frozenset({"script", "style", "noscript", "template", "head", "title"})
+    return sep.join(_VISIBLE(tree))
