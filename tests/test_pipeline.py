@@ -299,3 +299,20 @@ def test_a_new_source_loses_its_template_without_rules(make_site, make_config, s
     for row in store.articles(limit=None):
         assert "Knowledge" not in row.text and "Keep abreast" not in row.text, row.title
         assert "Paragraph 3 of story" in row.text
+
+
+def test_a_source_may_point_at_pdfs(make_site, make_config, store):
+    from tests.pdfs import make_pdf
+
+    site = make_site()
+    site.route("/feed", rss(site.base, [("/papers/feedback.pdf", "Ofsted feedback")]),
+               "application/rss+xml")
+    site.route("/papers/feedback.pdf", make_pdf([["Ofsted Monitoring Visit Feedback", *LOREM]],
+                                                title="Ofsted Monitoring Visit Feedback"),
+               "application/pdf")
+    report = run_all(make_config(f"  - {{id: s, type: feed, url: '{site.base}/feed'}}\n"),
+                     store)
+    assert report.ok
+    [row] = store.articles()
+    assert row.title == "Ofsted Monitoring Visit Feedback"
+    assert "Ofsted inspectors found" in row.text and row.raw_content_type == "application/pdf"

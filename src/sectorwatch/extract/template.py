@@ -77,23 +77,24 @@ def strip(tree: etree._Element, template: Template) -> int:
     """Remove template blocks and containers from ``tree`` in place; returns how many."""
     if not template:
         return 0
-    doomed = []
+    doomed: list[etree._Element] = []
+    marked: set[etree._Element] = set()
     h1 = next(iter(tree.iter("h1")), None)
     for el in tree.iter():
         if not isinstance(el.tag, str) or el.tag in _SKIP:
             continue
+        if any(a in marked for a in el.iterancestors()):
+            continue  # inside something already going
         path = _path(el)
         repeated_block = _block_sig(el, path) in template.blocks
         repeated_shape = _container_sig(el, path) in template.containers and (
             h1 is None or not _contains(el, h1))
         if repeated_block or repeated_shape:
             doomed.append(el)
-    removed = 0
+            marked.add(el)
     for el in doomed:
-        if el.getparent() is not None and not any(_contains(d, el) for d in doomed if d is not el):
-            el.drop_tree()
-            removed += 1
-    return removed
+        el.drop_tree()
+    return len(doomed)
 
 
 def _signatures(tree: etree._Element) -> tuple[set[str], dict[str, set[str]]]:
