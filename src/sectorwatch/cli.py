@@ -211,7 +211,7 @@ def extract_cmd(obj: Context, target: str, url: str | None, source_id: str | Non
     headline; "truncated" says a wall cut it short.
     """
     from sectorwatch.extract import extract_article
-    from sectorwatch.inspect import load_target, template_for
+    from sectorwatch.target import load_target, template_for
 
     config = obj.config()
     try:
