@@ -191,7 +191,8 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
         except SectorwatchError as exc:
             failed(exc, link)
 
-    template = learn_template(store, source.id, [p for _, p in fetched], discovery.validated)
+    template = learn_template(store, source.id, [p for _, p in fetched],
+                              discovery.validated) if fetched else None
     for link, page in fetched:
         try:
             article = extract_article(page, source.extract, link=link, template=template)
