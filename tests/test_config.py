@@ -44,7 +44,8 @@ def test_packaged_config_is_the_top_level_one():
 
 def test_every_setting_is_documented_in_the_shipped_config():
     text = default_config_text()
-    models = [Config, FetchSettings, ExtractRules, *(t.settings for t in REGISTRY.values())]
+    models = [Config, FetchSettings, ExtractRules, TaggingSettings, TopicSettings,
+              *(t.settings for t in REGISTRY.values())]
     missing = {f"{m.__name__}.{name}" for m in models for name in m.model_fields
                if not re.search(rf"^\s*#?\s*-?\s*{name}:", text, re.MULTILINE)}
     assert not missing, f"settings missing from config.yaml: {sorted(missing)}"
@@ -139,3 +140,18 @@ def test_missing_file_is_a_config_error(tmp_path):
 def test_top_level_must_be_a_mapping():
     [p] = problems("- just\n- a list\n")
     assert "mapping" in p.message
+
+
+def test_the_shipped_taxonomy_is_used_when_a_config_has_no_topics(tmp_path):
+    shipped = load_config(None).topics
+    assert [t.slug for t in shipped][:3] == ["inspection", "intervention", "children-in-care"]
+    mine = tmp_path / "c.yaml"
+    mine.write_text("sources: []\n")
+    assert load_config(mine).topics == shipped
+    mine.write_text("topics:\n  - {slug: ofsted, label: Ofsted, phrases: {ofsted: 3}}\n")
+    assert [t.slug for t in load_config(mine).topics] == ["ofsted"]
+
+
+def test_topic_phrases_need_numeric_weights():
+    [p] = problems("topics:\n  - {slug: x, label: X, phrases: {ofsted: lots}}\n")
+    assert p.path == "topics[0].phrases.ofsted"

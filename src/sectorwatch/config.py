@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from sectorwatch import __version__
 from sectorwatch.sources import REGISTRY
-from sectorwatch.sources.base import Duration, Settings, Size, SourceBase
+from sectorwatch.sources.base import Duration, Settings, Size, SourceBase, SourceId
 
 ENV_VAR = "SECTORWATCH_CONFIG"
 DEFAULT_UA = (
@@ -59,6 +59,21 @@ class FetchSettings(Settings):
         return value
 
 
+class TopicSettings(Settings):
+    """One topic of the taxonomy."""
+
+    slug: SourceId = Field(description="Stable identifier used in filters and storage.")
+    label: str = Field(description="What readers see.")
+    phrases: dict[str, float] = Field(description="Phrase → weight (3 defines the topic).")
+    exclude: tuple[str, ...] = Field((), description="Phrases that score nothing here.")
+
+
+class TaggingSettings(Settings):
+    """How articles are tagged."""
+
+    topic_threshold: float = Field(4.0, gt=0, description="Score a topic needs to apply.")
+
+
 SourceConfig = Annotated[
     typing.Union[tuple(t.settings for t in REGISTRY.values())],  # noqa: UP007
     Field(discriminator="type"),
@@ -73,6 +88,8 @@ class Config(Settings):
     )
     fetch: FetchSettings = Field(default_factory=FetchSettings, description="HTTP behaviour.")
     sources: tuple[SourceConfig, ...] = Field((), description="What to poll.")
+    tagging: TaggingSettings = Field(default_factory=TaggingSettings, description="Tagging.")
+    topics: tuple[TopicSettings, ...] = Field((), description="The topic taxonomy.")
 
     def source(self, source_id: str) -> SourceBase:
         for src in self.sources:
@@ -105,6 +122,14 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+BUILT_IN = "config.yaml (built-in)"
+
+
+def default_topics() -> list:
+    """The shipped taxonomy, as plain data."""
+    return yaml.safe_load(default_config_text()).get("topics") or []
+
+
 def default_config_text() -> str:
     """The shipped, commented config.yaml."""
     return resources.files("sectorwatch").joinpath("config.yaml").read_text(encoding="utf-8")
@@ -123,7 +148,7 @@ def resolve_path(explicit: str | os.PathLike[str] | None) -> Path | None:
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read a config file (or the shipped default) and validate it completely."""
     if path is None:
-        return parse_config(default_config_text(), "config.yaml (built-in)")
+        return parse_config(default_config_text(), BUILT_IN)
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -149,6 +174,8 @@ def parse_config(text: str, filename: str) -> Config:
     if not isinstance(data, dict):
         raise ConfigError([Problem(filename, "", "the file must be a mapping of settings", 1)])
     problems.extend(_duplicate_ids(data, lines, filename))
+    if "topics" not in data and filename != BUILT_IN:
+        data["topics"] = default_topics()  # a config without topics uses the shipped list
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:

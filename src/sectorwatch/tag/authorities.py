@@ -1,0 +1,237 @@
+"""Which local authorities an article is about: a packaged gazetteer and one token trie.
+
+Matching runs on the title and main text only. Text and aliases are normalised the same
+way (straight apostrophes, '&' as 'and', 'St.' as 'St', hyphens as spaces), then every
+position tries the longest alias first, so "Newcastle-under-Lyme", "Sutton Coldfield" and
+"New York" win over "Newcastle", "Sutton" and "York". Negative rows (New York, Durham
+University, police forces, regions) match like any alias but tag nothing, which is how
+they shield the shorter names inside them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+
+from sectorwatch.tag.trie import trie_pattern
+
+_TOKEN = re.compile(r"\w+(?:'\w+)*|\+", re.UNICODE)
+_CUES = re.compile(
+    r"\b(council|councils|children'?s services|social care|social workers?|ofsted|"
+    r"local authorit(?:y|ies)|borough|safeguarding|dcs|director of children'?s services|"
+    r"looked[- ]after|care leavers?|send|children in care|fostering|adoption|"
+    r"cabinet member|lead member|corporate parenting|children'?s trust)\b",
+    re.IGNORECASE,
+)
+CUE_WINDOW = 300  # characters either side of a context-needing name where a cue counts
+
+
+@dataclass(frozen=True)
+class Alias:
+    text: str
+    targets: tuple[str, ...]
+    valid_from: str | None
+    valid_to: str | None
+    case_sensitive: bool
+    needs_context: bool
+    action: str
+    kind: str
+
+    def valid_on(self, day: str) -> bool:
+        return (self.valid_from or "0000") <= day <= (self.valid_to or "9999")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One place in the text where a name was found."""
+
+    phrase: str
+    start: int
+    in_title: bool
+    alias: Alias
+
+
+@dataclass(frozen=True)
+class AuthorityTag:
+    code: str
+    name: str
+    region: str
+    role: str
+    """primary (what the article is about) or mentioned."""
+    mentions: int
+    first_position: int
+    """Character offset of the first mention in 'title + "\\n\\n" + text'."""
+    in_title: bool
+    district_level: bool = False
+    """Named only through a district or town inside it (districts do not run children's
+    services; their councils' news may not be about them)."""
+    evidence: tuple[tuple[str, int], ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    authorities: dict[str, dict]
+    trie: dict[str, list[tuple[tuple[str, ...], list[Alias]]]]
+    credits: str
+    starts: re.Pattern
+    """Finds where any alias could begin (its first word), in one pass."""
+
+    def name(self, code: str) -> str:
+        return self.authorities[code]["name"]
+
+
+@functools.cache
+def gazetteer() -> Gazetteer:
+    """The packaged gazetteer (built by scripts/build_gazetteer.py), loaded once."""
+    raw = json.loads(resources.files("sectorwatch").joinpath("data", "gazetteer.json")
+                     .read_text(encoding="utf-8"))
+    grouped: dict[tuple[str, ...], list[Alias]] = defaultdict(list)
+    for row in raw["aliases"]:
+        alias = Alias(row[0], tuple(row[1]), row[2], row[3], row[4], row[5], row[6], row[7])
+        grouped[key_tokens(alias.text)].append(alias)
+    trie: dict[str, list[tuple[tuple[str, ...], list[Alias]]]] = defaultdict(list)
+    for tokens, aliases in grouped.items():
+        if tokens:
+            trie[tokens[0]].append((tokens, aliases))
+    for candidates in trie.values():
+        candidates.sort(key=lambda c: -len(c[0]))  # longest first
+    starts = re.compile(rf"(?<![\w'])(?:{trie_pattern(trie)})(?![\w])", re.IGNORECASE)
+    return Gazetteer(raw["authorities"], dict(trie), raw["credits"], starts)
+
+
+def normalise(text: str) -> str:
+    """The form both text and aliases are matched in (offsets are kept: same length)."""
+    text = text.replace("’", "'").replace("‘", "'").replace("&", "+")
+    return re.sub(r"\bSt\.", "St ", text)
+
+
+def key_tokens(text: str) -> tuple[str, ...]:
+    return tuple(t.casefold() for t, _, _ in _tokens(normalise(text)))
+
+
+def _tokens(text: str, pos: int = 0, limit: int | None = None) -> list[tuple[str, int, int]]:
+    """(token, start, end) from ``pos``, at most ``limit`` of them; '+' (from '&') is the
+    word 'and'; a possessive 's is dropped."""
+    out: list[tuple[str, int, int]] = []
+    for m in _TOKEN.finditer(text, pos):
+        if limit is not None and len(out) >= limit:
+            break
+        token = m.group()
+        if token == "+":
+            token = "and"
+        elif token.endswith(("'s", "'S")):
+            token = token[:-2]
+        out.append((token, m.start(), m.end()))
+    return out
+
+
+def find_mentions(title: str, text: str, gaz: Gazetteer | None = None) -> list[Mention]:
+    """Every alias occurrence, longest match first, in title then text."""
+    gaz = gaz or gazetteer()
+    whole = f"{title}\n\n{text}" if title else text
+    title_end = len(title) if title else -1
+    normal = normalise(whole)
+    found: list[Mention] = []
+    done = 0  # text before this offset is already part of a match
+    for start_match in gaz.starts.finditer(normal):
+        at = start_match.start()
+        if at < done:
+            continue
+        first = _tokens(normal, at, 1)
+        candidates = gaz.trie.get(first[0][0].casefold(), ()) if first else ()
+        if not candidates:
+            continue
+        tokens = _tokens(normal, at, len(candidates[0][0]))  # the longest alias's length
+        lowered = [t.casefold() for t, _, _ in tokens]
+        for cand, aliases in candidates:
+            n = len(cand)
+            if tuple(lowered[:n]) != cand:
+                continue
+            exact = [t for t, _, _ in tokens[:n]]
+            usable = [a for a in aliases
+                      if not a.case_sensitive or exact == [t for t, _, _ in _tokens(a.text)]]
+            if not usable:
+                continue
+            end = tokens[n - 1][2]
+            for alias in usable:
+                found.append(Mention(whole[at:end], at, at < title_end, alias))
+            done = end
+            break
+    return found
+
+
+def tag_authorities(title: str, text: str, day: date | str | None = None,
+                    gaz: Gazetteer | None = None) -> list[AuthorityTag]:
+    """Authorities named in an article, each with its role and the evidence for it."""
+    gaz = gaz or gazetteer()
+    whole = f"{title}\n\n{text}" if title else text
+    mentions = find_mentions(title, text, gaz)
+    iso = day.isoformat() if isinstance(day, date) else day
+    by_place: dict[int, list[Mention]] = defaultdict(list)
+    for m in mentions:
+        by_place[m.start].append(m)
+    resolved: list[tuple[Mention, tuple[str, ...]]] = []
+    for group in by_place.values():
+        if any(m.alias.action in ("do_not_tag", "area_hint") for m in group):
+            continue  # a negative or an area: it shields the names inside it
+        codes = _resolve([m.alias for m in group], iso, gaz)
+        if codes:
+            resolved.append((group[0], codes))
+    strong = {c for m, codes in resolved if not m.alias.needs_context for c in codes}
+    hits: dict[str, list[Mention]] = defaultdict(list)
+    district_only: dict[str, bool] = defaultdict(lambda: True)
+    for m, codes in resolved:
+        if m.alias.needs_context and not set(codes) & strong and not _cued(whole, m):
+            continue
+        for code in codes:
+            hits[code].append(m)
+            district_only[code] &= m.alias.action == "tag_upper_tier"
+    return _roles(hits, district_only, gaz, len(whole))
+
+
+def _resolve(aliases: list[Alias], day: str | None, gaz: Gazetteer) -> tuple[str, ...]:
+    """The authorities an alias means on the article's date."""
+    if day:
+        current = [a for a in aliases if a.valid_on(day)]
+    else:
+        current = [a for a in aliases if not a.valid_to] or aliases
+    if current:
+        return tuple(dict.fromkeys(c for a in current for c in a.targets))
+    # Every row ended before the article: the name now means the successors.
+    latest = max(aliases, key=lambda a: a.valid_to or "")
+    successors: list[str] = []
+    for code in latest.targets:
+        successors += gaz.authorities.get(code, {}).get("replaced_by") or [code]
+    return tuple(dict.fromkeys(successors))
+
+
+def _cued(whole: str, m: Mention) -> bool:
+    lo, hi = max(0, m.start - CUE_WINDOW), m.start + len(m.phrase) + CUE_WINDOW
+    return bool(_CUES.search(whole, lo, hi))
+
+
+def _roles(hits: dict[str, list[Mention]], district_only: dict[str, bool], gaz: Gazetteer,
+           length: int) -> list[AuthorityTag]:
+    if not hits:
+        return []
+    counts = {code: len(ms) for code, ms in hits.items()}
+    top = max(counts.values())
+    tags = []
+    for code, ms in hits.items():
+        in_title = any(m.in_title for m in ms)
+        first = min(m.start for m in ms)
+        primary = in_title or counts[code] >= max(2, top * 0.5) or len(hits) == 1
+        info = gaz.authorities[code]
+        tags.append(AuthorityTag(
+            code=code, name=info["name"], region=info["region"],
+            role="primary" if primary else "mentioned", mentions=counts[code],
+            first_position=first, in_title=in_title, district_level=district_only[code],
+            evidence=tuple((m.phrase, m.start) for m in sorted(ms, key=lambda m: m.start)),
+        ))
+    tags.sort(key=lambda t: (t.role != "primary", -t.mentions, t.first_position))
+    return tags
