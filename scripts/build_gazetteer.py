@@ -1,6 +1,8 @@
 """Build sectorwatch's packaged gazetteer from the shared facts.
 
-    python scripts/build_gazetteer.py [--data ../shared/data] [--out src/sectorwatch/data/gazetteer.json]
+    python scripts/build_gazetteer.py [--data DIR] [--out FILE]
+
+DIR defaults to ../shared/data, FILE to src/sectorwatch/data/gazetteer.json.
 
 Reads authorities.csv and alias_index.csv (which already folds in districts, trusts, NI
 councils, groupings and the curated negatives) and writes one compact JSON file that

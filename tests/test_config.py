@@ -10,6 +10,8 @@ from sectorwatch.config import (
     Config,
     ConfigError,
     FetchSettings,
+    TaggingSettings,
+    TopicSettings,
     default_config_text,
     load_config,
     parse_config,
