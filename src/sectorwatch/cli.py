@@ -145,21 +145,42 @@ def describe_health(h: SourceHealth | None) -> str:
 @click.option("--since", metavar="WHEN", help="A date (2026-11-01) or an age (7d, 12h).")
 @click.option("--source", "source_id", metavar="ID", help="Only this source.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--authority", "authorities", multiple=True, metavar="NAME|CODE",
+              help="Only articles tagged with this authority (repeatable).")
+@click.option("--region", "regions", multiple=True, metavar="REGION",
+              help="Only articles tagged with an authority in this region (repeatable).")
+@click.option("--topic", "topics", multiple=True, metavar="SLUG",
+              help="Only articles with this topic (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.pass_obj
 def articles(obj: Context, since: str | None, source_id: str | None, limit: int,
+             authorities: tuple[str, ...], regions: tuple[str, ...], topics: tuple[str, ...],
              fmt: str) -> None:
     """List stored articles, newest first."""
+    from sectorwatch.tag.authorities import codes_for
+
     config = obj.config()
     since_at = parse_since(since) if since else None
+    unknown_topics = set(topics) - {t.slug for t in config.topics}
+    if unknown_topics:
+        raise click.BadParameter(f"unknown topic {', '.join(sorted(unknown_topics))}; known: "
+                                 f"{', '.join(t.slug for t in config.topics)}",
+                                 param_hint="--topic")
+    try:
+        codes = codes_for(authorities, regions)
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="--authority/--region") from None
     store = obj.store(config)
     try:
-        rows = store.articles(since=since_at, source_id=source_id, limit=limit)
+        rows = store.articles(since=since_at, source_id=source_id, limit=limit,
+                              authorities=codes, topics=topics)
+        tags = {r.id: store.tags(r.id) for r in rows} if fmt == "json" else {}
     finally:
         store.close()
     if fmt == "json":
-        click.echo(json.dumps([_article_json(r) for r in rows], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([_article_json(r) | {"tags": tags[r.id]} for r in rows], indent=2,
+                              ensure_ascii=False))
         return
     table = Table()
     for name in ("published", "source", "title", "words"):
@@ -266,6 +287,54 @@ def article_text(article) -> str:
     if article.standfirst:
         lines += [article.standfirst, ""]
     return "\n".join([*lines, article.text])
+
+
+@cli.command("tag")
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-", metavar="[FILE|-]")
+@click.option("--title", default="", help="The article's headline (weighs more).")
+@click.option("--date", "day", metavar="YYYY-MM-DD",
+              help="Publication date: resolves names of abolished councils.")
+@click.option("--explain", is_flag=True, help="Show the phrases and positions behind each tag.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json",
+              show_default=True)
+@click.pass_obj
+def tag_cmd(obj: Context, source, title: str, day: str | None, explain: bool, fmt: str) -> None:
+    """Tag plain text (a file, or standard input) by authority, topic and judgement."""
+    from sectorwatch.tag import Tagger
+
+    if day:
+        try:
+            datetime.strptime(day, "%Y-%m-%d")
+        except ValueError:
+            raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
+    tags = Tagger.from_config(obj.config()).tag(title, source.read(), day).as_dict(explain)
+    if fmt == "json":
+        click.echo(json.dumps(tags, indent=2, ensure_ascii=False))
+        return
+    for a in tags["authorities"]:
+        console.print(f"authority  {a['code']}  {escape(a['name'])} ({a['role']}, "
+                      f"{a['mentions']}×{', in title' if a['in_title'] else ''})")
+    for t in tags["topics"]:
+        console.print(f"topic      {t['slug']} ({t['score']:g})")
+    for j in tags["judgements"]:
+        console.print(f"judgement  {j['authority']}  {j['grade'] or '-'}  {j['scope']}  "
+                      f"{j['kind']}  {j['date'] or ''}")
+
+
+@cli.command()
+@click.option("--source", "source_id", metavar="ID", help="Only this source's articles.")
+@click.pass_obj
+def retag(obj: Context, source_id: str | None) -> None:
+    """Tag stored articles again (after changing topics or updating the gazetteer)."""
+    from sectorwatch.pipeline import retag as run_retag
+
+    config = obj.config()
+    store = obj.store(config)
+    try:
+        total, changed = run_retag(config, store, source_id)
+    finally:
+        store.close()
+    console.print(f"{total} articles re-tagged: {changed} changed")
 
 
 @cli.group("config")

@@ -24,6 +24,7 @@ from sectorwatch.models import Link, Page
 from sectorwatch.sources import REGISTRY
 from sectorwatch.sources.base import ExtractRules, SourceBase
 from sectorwatch.store import Store
+from sectorwatch.tag import Tagger
 
 log = logging.getLogger(__name__)
 TEMPLATE_SAMPLE = 20  # stored pages a source's template is learned from
@@ -105,19 +106,21 @@ def select_sources(config: Config, store: Store, source_ids: Sequence[str] = (),
 
 def run_all(config: Config, store: Store, *, source_ids: Sequence[str] = (), force: bool = False,
             dry_run: bool = False, client: HttpClient | None = None,
-            progress: Progress | None = None) -> RunReport:
+            progress: Progress | None = None, tagger: Tagger | None = None) -> RunReport:
     """Poll every due source (several hosts at once, one request at a time per host)."""
     progress = progress or _Quiet()
     due, skipped = select_sources(config, store, source_ids, force)
     own_client = client is None
     client = client or HttpClient(config.fetch, store)
+    tagger = tagger or Tagger.from_config(config)
     report = RunReport(store.start_run(dry_run), [])
     status = "crashed"
     try:
         workers = max(1, min(config.fetch.concurrency, len(due)))
         with ThreadPoolExecutor(workers, thread_name_prefix="source") as pool:
             futures = [pool.submit(run_source, s, config, store, client, run_id=report.run_id,
-                                   dry_run=dry_run, progress=progress) for s in due]
+                                   dry_run=dry_run, progress=progress, tagger=tagger)
+                       for s in due]
             report.sources = [f.result() for f in futures]
         status = "ok" if report.ok else "partial"
     finally:
@@ -131,10 +134,11 @@ def run_all(config: Config, store: Store, *, source_ids: Sequence[str] = (), for
 
 
 def run_source(source: SourceBase, config: Config, store: Store, client: HttpClient, *,
-               run_id: int, dry_run: bool = False, progress: Progress | None = None
-               ) -> SourceReport:
+               run_id: int, dry_run: bool = False, progress: Progress | None = None,
+               tagger: Tagger | None = None) -> SourceReport:
     """Poll one source; never raises for the source's own failures."""
     progress = progress or _Quiet()
+    tagger = tagger or Tagger.from_config(config)
     report = SourceReport(source.id)
     fetcher = SourceFetcher(client, store)
     started, t0 = datetime.now(UTC), time.monotonic()
@@ -196,7 +200,8 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
     for link, page in fetched:
         try:
             article = extract_article(page, source.extract, link=link, template=template)
-            outcome = store.add_article(article, source.id, link, page)
+            tags = tagger.tag(article.title, article.text, article.published.date())
+            outcome = store.add_article(article, source.id, link, page, tags)
             report.new += outcome == "new"
             report.known += outcome == "known"
             progress.article_done(source)
@@ -227,6 +232,7 @@ def reextract(config: Config, store: Store, source_id: str | None = None,
     """Extract every stored article again from its kept raw page, with the current rules
     and each source's template learned from its stored pages; no network."""
     report = ReextractReport()
+    tagger = Tagger.from_config(config)
     templates: dict[str, Template] = {}
     rules = {s.id: s.extract for s in config.sources}
     for article_id, sid, link, page in store.stored_pages(source_id):
@@ -236,12 +242,25 @@ def reextract(config: Config, store: Store, source_id: str | None = None,
         try:
             article = extract_article(page, rules.get(sid, ExtractRules()), link=link,
                                       template=templates[sid])
-            report.changed += store.update_article(article_id, article)
+            changed = store.update_article(article_id, article)
+            tags = tagger.tag(article.title, article.text, article.published.date())
+            report.changed += store.replace_tags(article_id, tags) or changed
         except SectorwatchError as exc:
             report.errors.append(f"{sid}: {_describe(exc)}")
         if progress is not None:
             progress(report.total)
     return report
+
+
+def retag(config: Config, store: Store, source_id: str | None = None) -> tuple[int, int]:
+    """Tag stored articles again (after a taxonomy or gazetteer change): (total, changed)."""
+    tagger = Tagger.from_config(config)
+    total = changed = 0
+    for row in store.texts(source_id):
+        day = row.published_at.date() if row.published_at else None
+        changed += store.replace_tags(row.id, tagger.tag(row.title, row.text, day))
+        total += 1
+    return total, changed
 
 
 def learn_template(store: Store, source_id: str, fresh: Sequence[Page] = (),

@@ -101,6 +101,17 @@ article_urls = sa.Table(
     sa.Column("source_id", sa.String(64), nullable=False),
 )
 
+article_tags = sa.Table(
+    "article_tags", metadata,
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # authority, topic, judgement
+    sa.Column("key", sa.String(64), nullable=False),  # GSS code or topic slug
+    sa.Column("role", sa.String(16)),  # primary / mentioned (authorities)
+    sa.Column("detail", sa.Text, nullable=False, default="{}"),  # the tag as JSON
+    sa.Index("ix_article_tags_kind_key", "kind", "key"),
+)
+
 runs = sa.Table(
     "runs", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -149,7 +160,12 @@ def _v2_extraction_fields(conn: Connection) -> None:
     add_column(conn, "articles", "standfirst", sa.Text())
 
 
-MIGRATIONS: list[Migration] = [_v2_extraction_fields]
+def _v3_tags(conn: Connection) -> None:
+    """Tags (authorities, topics, judgements) per article."""
+    article_tags.create(conn)
+
+
+MIGRATIONS: list[Migration] = [_v2_extraction_fields, _v3_tags]
 
 
 def schema_version() -> int:

@@ -221,11 +221,16 @@ def _roles(hits: dict[str, list[Mention]], district_only: dict[str, bool], gaz: 
         return []
     counts = {code: len(ms) for code, ms in hits.items()}
     top = max(counts.values())
+    firsts = {code: min(m.start for m in ms) for code, ms in hits.items()}
+    primaries = {code for code, ms in hits.items()
+                 if any(m.in_title for m in ms) or counts[code] >= max(2, top * 0.5)}
+    if not primaries:  # nothing stands out: the earliest of the most named is the subject
+        primaries = {min((c for c in hits if counts[c] == top), key=firsts.__getitem__)}
     tags = []
     for code, ms in hits.items():
         in_title = any(m.in_title for m in ms)
-        first = min(m.start for m in ms)
-        primary = in_title or counts[code] >= max(2, top * 0.5) or len(hits) == 1
+        first = firsts[code]
+        primary = code in primaries
         info = gaz.authorities[code]
         tags.append(AuthorityTag(
             code=code, name=info["name"], region=info["region"],
@@ -235,3 +240,32 @@ def _roles(hits: dict[str, list[Mention]], district_only: dict[str, bool], gaz: 
         ))
     tags.sort(key=lambda t: (t.role != "primary", -t.mentions, t.first_position))
     return tags
+
+
+def codes_for(names: tuple[str, ...] | list[str] = (),
+              regions: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """GSS codes for authority names or codes, and for every authority in the regions.
+
+    Raises KeyError naming what it does not know.
+    """
+    gaz = gazetteer()
+    by_name = {info["name"].casefold(): code for code, info in gaz.authorities.items()
+               if not info.get("end")}
+    codes: list[str] = []
+    for name in names:
+        if name in gaz.authorities:
+            codes.append(name)
+        elif (code := by_name.get(name.casefold())) is not None:
+            codes.append(code)
+        else:
+            raise KeyError(f"unknown authority {name!r} (use a name such as Worcestershire "
+                           "or a GSS code such as E10000034)")
+    known_regions = {info["region"].casefold(): info["region"]
+                     for info in gaz.authorities.values()}
+    for region in regions:
+        if region.casefold() not in known_regions:
+            raise KeyError(f"unknown region {region!r}; known: "
+                           f"{', '.join(sorted(set(known_regions.values())))}")
+        codes += [code for code, info in gaz.authorities.items()
+                  if info["region"].casefold() == region.casefold()]
+    return codes

@@ -93,7 +93,13 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
             event = Judgement(who, None, "overall", kind, _when(sentence, day), (kind, start))
             if not any(e.kind == kind and e.authority == who for e in events.values()):
                 events.setdefault(event.key, event)
-    return list(events.values())
+    return _merged(list(events.values()))
+
+
+def _merged(events: list[Judgement]) -> list[Judgement]:
+    """An event without an authority is the same event as one with it."""
+    known = {(e.grade, e.scope, e.kind) for e in events if e.authority}
+    return [e for e in events if e.authority or (e.grade, e.scope, e.kind) not in known]
 
 
 def _sentences(text: str) -> list[tuple[int, str]]:
