@@ -25,10 +25,24 @@ _CUES = re.compile(
     r"\b(council|councils|children'?s services|social care|social workers?|ofsted|"
     r"local authorit(?:y|ies)|borough|safeguarding|dcs|director of children'?s services|"
     r"looked[- ]after|care leavers?|send|children in care|fostering|adoption|"
-    r"cabinet member|lead member|corporate parenting|children'?s trust)\b",
+    r"cabinet member|lead member|corporate parenting|children'?s trust|unitary|"
+    r"authorities|residential|placements?|children'?s homes?|family hubs?|"
+    r"children'?s centres?)\b",
     re.IGNORECASE,
 )
-CUE_WINDOW = 300  # characters either side of a context-needing name where a cue counts
+_POLITICS = re.compile(r"\b(minister|ministers|parliament|mps|commons|lords|whitehall|"
+                       r"government|bill|politicians)\b", re.IGNORECASE)
+_EXPLICIT = re.compile(r"\b(council|borough|trust|authority)\b", re.IGNORECASE)
+_STREET = re.compile(r"\s+(road|street|lane|avenue|way|drive|square|park|close|place|"
+                     r"crescent|hill|rugby|city|united|town|warriors|athletic|rovers|spa|"
+                     r"university|college|fc)\b", re.IGNORECASE)
+_HYPHENATED = re.compile(r"-[a-z]")
+_NAME_BEFORE = re.compile(r"\b([A-Z][a-z]+)\s+$")
+_NOT_A_FIRST_NAME = frozenset({
+    "In", "At", "Of", "For", "From", "To", "The", "And", "By", "On", "With", "North", "South",
+    "East", "West", "Central", "Greater", "Royal", "City", "County", "Borough", "Council",
+    "Where", "When", "While", "Both", "Across", "Near", "Around", "Including", "Like", "As",
+    "Neighbouring", "Nearby", "Rural", "Urban", "Inner", "Outer", "Said", "Says", "Than"})
 
 
 @dataclass(frozen=True)
@@ -174,14 +188,25 @@ def tag_authorities(title: str, text: str, day: date | str | None = None,
     iso = day.isoformat() if isinstance(day, date) else day
     by_place: dict[int, list[Mention]] = defaultdict(list)
     for m in mentions:
-        by_place[m.start].append(m)
+        if m.phrase[:1].isupper() or m.phrase[:1].isdigit():  # places are proper nouns
+            by_place[m.start].append(m)
+    sector = bool(_CUES.search(whole))
     resolved: list[tuple[Mention, tuple[str, ...]]] = []
     for group in by_place.values():
-        if any(m.alias.action in ("do_not_tag", "area_hint") for m in group):
-            continue  # a negative or an area: it shields the names inside it
-        codes = _resolve([m.alias for m in group], iso, gaz)
+        if any(m.alias.action == "do_not_tag" for m in group):
+            continue  # a negative: it shields the names inside it
+        taggable = [m for m in group if m.alias.action in ("tag", "tag_upper_tier")]
+        if not taggable:
+            continue  # an area, a region, a police force: not an authority
+        if len(taggable) < len(group) and iso and not any(m.alias.valid_on(iso)
+                                                           for m in taggable):
+            continue  # once the council is gone, the name means the area
+        if not sector and not _EXPLICIT.search(taggable[0].phrase) and \
+                "trust" not in taggable[0].alias.kind:
+            continue  # no sector words at all: a bare county name is a team or a place
+        codes = _resolve([m.alias for m in taggable], iso, gaz)
         if codes:
-            resolved.append((group[0], codes))
+            resolved.append((taggable[0], codes))
     strong = {c for m, codes in resolved if not m.alias.needs_context for c in codes}
     hits: dict[str, list[Mention]] = defaultdict(list)
     district_only: dict[str, bool] = defaultdict(lambda: True)
@@ -200,19 +225,43 @@ def _resolve(aliases: list[Alias], day: str | None, gaz: Gazetteer) -> tuple[str
         current = [a for a in aliases if a.valid_on(day)]
     else:
         current = [a for a in aliases if not a.valid_to] or aliases
-    if current:
-        return tuple(dict.fromkeys(c for a in current for c in a.targets))
     # Every row ended before the article: the name now means the successors.
-    latest = max(aliases, key=lambda a: a.valid_to or "")
-    successors: list[str] = []
-    for code in latest.targets:
-        successors += gaz.authorities.get(code, {}).get("replaced_by") or [code]
-    return tuple(dict.fromkeys(successors))
+    rows = current or [max(aliases, key=lambda a: a.valid_to or "")]
+    return tuple(dict.fromkeys(c for a in rows for target in a.targets
+                               for c in _alive(target, day, gaz)))
+
+
+def _alive(code: str, day: str | None, gaz: Gazetteer, depth: int = 0) -> list[str]:
+    """The authority that ``code`` is on ``day``: itself, its successors once it was
+    abolished, or nothing before it existed (a trust's name lists every council it served)."""
+    info = gaz.authorities.get(code)
+    if info is None or not day or depth > 3:
+        return [code]
+    if info.get("start") and day < info["start"]:
+        return []
+    if info.get("end") and day > info["end"]:
+        return [c for s in info.get("replaced_by") or [] for c in _alive(s, day, gaz, depth + 1)]
+    return [code]
 
 
 def _cued(whole: str, m: Mention) -> bool:
-    lo, hi = max(0, m.start - CUE_WINDOW), m.start + len(m.phrase) + CUE_WINDOW
-    return bool(_CUES.search(whole, lo, hi))
+    """A name that is also a word or a surname counts only as the place: with a sector cue
+    in its paragraph, and not as part of a street, a team, a hyphenated word or a name."""
+    end = m.start + len(m.phrase)
+    after = whole[end: end + 16]
+    if _STREET.match(after) or _HYPHENATED.match(after):
+        return False
+    before = _NAME_BEFORE.search(whole, max(0, m.start - 20), m.start)
+    if before and before.group(1) not in _NOT_A_FIRST_NAME:
+        return False
+    s_lo = max(whole.rfind(". ", 0, m.start), whole.rfind("\n", 0, m.start), 0)
+    s_hi = whole.find(". ", end)
+    sentence = whole[s_lo: s_hi if s_hi >= 0 else len(whole)]
+    if _POLITICS.search(sentence) and not _EXPLICIT.search(sentence):
+        return False  # Westminster the Parliament, not the council
+    lo = max(whole.rfind("\n\n", 0, m.start), 0)  # the cue must be in the same paragraph
+    hi = whole.find("\n\n", end)
+    return bool(_CUES.search(whole, lo, hi if hi >= 0 else len(whole)))
 
 
 def _roles(hits: dict[str, list[Mention]], district_only: dict[str, bool], gaz: Gazetteer,

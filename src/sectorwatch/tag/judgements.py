@@ -14,8 +14,8 @@ from datetime import date
 
 from sectorwatch.tag.authorities import AuthorityTag
 
-_GRADE = re.compile(r"\b(outstanding|good|requires? improvement(?: to be good)?|inadequate)\b",
-                    re.IGNORECASE)
+_GRADE = re.compile(r"\b(outstanding|good|requir(?:es?|ing) improvement(?: to be good)?|"
+                    r"inadequate)\b", re.IGNORECASE)
 _JUDGED = re.compile(
     r"\b(rated|rating|ratings|judged|judgements?|judgments?|graded|grade|verdict|"
     r"found to be|deemed|moved (?:up )?to|improved to|upgraded|downgraded|remains?|"
@@ -36,10 +36,17 @@ _SCOPES = (
     (re.compile(r"\bfostering\b", re.I), "fostering"),
 )
 _OVERALL = re.compile(r"\boverall\b|\boverall effectiveness\b", re.I)
-_HISTORY = re.compile(r"\b(since|previous(?:ly)?|last (?:full )?inspection|was (?:judged|rated)|"
-                      r"were (?:judged|rated)|had been|years? ago|in 20\d\d)\b", re.I)
+_BEFORE_HISTORY = re.compile(r"\b(since|from)\W+$|\bsince\b", re.I)
+_ANY_HISTORY = re.compile(r"\b(previous(?:ly)?|last (?:full )?inspection|last year|had been|"
+                          r"former(?:ly)?|at the time|years? ago|years? after|"
+                          r"years? (?:since|earlier))\b", re.I)
+_YEAR = re.compile(r"\b(19|20)\d\d\b")
+_LA_WORK = re.compile(r"\b(children's services|children's social care|local authority|"
+                      r"children's trust|help and protection)\b", re.I)
+_AUTHORITATIVE = re.compile(r"\b(ofsted|inspection|inspectors?|care inspectorate)\b", re.I)
 _NOT_LA = re.compile(r"\b(school|nursery|academy|college|children's home|care home|"
-                     r"childminder|pre-school|hospital|prison)\b", re.I)
+                     r"childminder|pre-school|hospital|prison|setting|childcare|early years)\b",
+                     re.I)
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december"]
 _WHEN = re.compile(r"\b(" + "|".join(_MONTHS) + r")(?:\s+(\d{4}))?\b", re.I)
@@ -66,7 +73,9 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                    day: date | str | None = None) -> list[Judgement]:
     whole = f"{title}\n\n{text}" if title else text
     primary = next((a.code for a in authorities if a.role == "primary"), None)
-    visit_kinds = {kind for pattern, kind in _KINDS if pattern.search(whole)}
+    inspected = bool(_AUTHORITATIVE.search(whole))
+    if _NOT_LA.search(title) and not _LA_WORK.search(whole):
+        return []  # a school's or nursery's inspection, not a council's
     events: dict[tuple, Judgement] = {}
     triggers = [m.start() for m in _TRIGGER.finditer(whole)]
     if not triggers:
@@ -75,24 +84,30 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
         if not any(start <= t < start + len(sentence) for t in triggers):
             continue  # no grade and no visit named here
         kind = next((k for p, k in _KINDS if p.search(sentence)), None)
-        who = _authority_in(start, len(sentence), authorities) or primary
-        grades = list(_GRADE.finditer(sentence))
-        graded = [g for g in grades if _JUDGED.search(sentence)
-                  and not _NOT_LA.search(_around(sentence, g))]
-        if graded and visit_kinds and _HISTORY.search(sentence) and kind is None:
-            graded = []  # looking back at an earlier judgement, in a story about a visit
-        for g in graded:
+        who = _authorities_in(start, len(sentence), authorities) or [primary]
+        judged = bool(_JUDGED.search(sentence))
+        graded = []
+        for g in _GRADE.finditer(sentence):
             grade = _grade(g.group())
-            if grade == "good" and not _tied(sentence, g):
+            if _NOT_LA.search(sentence[: g.end() + 60]) or _historic(sentence, g, day):
+                continue
+            if grade == "good" and not (judged and _tied(sentence, g)):
                 continue  # "good" is also an ordinary word
-            scope = _scope(sentence, g)
-            event = Judgement(who, grade, scope, kind or "full inspection",
-                              _when(sentence, day), (g.group(), start + g.start()))
-            events.setdefault(event.key, event)
+            if grade != "good" and not (judged or inspected):
+                continue
+            graded.append((g, grade))
+        for g, grade in graded:
+            for scope in _scopes(sentence, g):
+                for code in who:
+                    event = Judgement(code, grade, scope, kind or "full inspection",
+                                      _when(sentence, day), (g.group(), start + g.start()))
+                    events.setdefault(event.key, event)
         if kind and not graded and not _NOT_LA.search(sentence):
-            event = Judgement(who, None, "overall", kind, _when(sentence, day), (kind, start))
-            if not any(e.kind == kind and e.authority == who for e in events.values()):
-                events.setdefault(event.key, event)
+            for code in who:
+                event = Judgement(code, None, "overall", kind, _when(sentence, day),
+                                  (kind, start))
+                if not any(e.kind == kind and e.authority == code for e in events.values()):
+                    events.setdefault(event.key, event)
     return _merged(list(events.values()))
 
 
@@ -113,34 +128,59 @@ def _sentences(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _authority_in(start: int, length: int, authorities: list[AuthorityTag]) -> str | None:
-    for tag in authorities:
-        if any(start <= pos < start + length for _, pos in tag.evidence):
-            return tag.code
-    return None
+def _authorities_in(start: int, length: int, authorities: list[AuthorityTag]) -> list[str]:
+    """The authorities of the sentence's first named body (a trust names several)."""
+    places = {pos: tag.code for tag in authorities for _, pos in tag.evidence
+              if start <= pos < start + length}
+    if not places:
+        return []
+    first = min(places)
+    return [tag.code for tag in authorities
+            if any(pos == first for _, pos in tag.evidence)]
+
+
+def _historic(sentence: str, g: re.Match, day: date | str | None) -> bool:
+    """A grade the sentence looks back on ("since it was judged inadequate in 2016")."""
+    before = sentence[max(0, g.start() - 60): g.start()]
+    if _BEFORE_HISTORY.search(before) or _ANY_HISTORY.search(sentence):
+        return True
+    year = int(str(day)[:4]) if day else None
+    return year is not None and any(int(y.group()) < year
+                                    for y in _YEAR.finditer(sentence, g.end(), g.end() + 40))
 
 
 def _grade(word: str) -> str:
     word = word.lower()
-    return "requires improvement" if word.startswith("require") else word
+    return "requires improvement" if word.startswith("requir") else word
 
 
 def _tied(sentence: str, g: re.Match) -> bool:
     """'good' counts only next to a judgement word or in quotes ('rated "good"')."""
     window = sentence[max(0, g.start() - 40): g.end() + 25].lower()
-    return bool(re.search(r"rated|judged|graded|rating|judgement|judgment|to be|moved|"
-                          r"improved to|as good|overall|['\"‘“]good", window))
+    return bool(re.search(r"\b(rated|judged|graded|rating|judgements?|judgments?|to be|moved|"
+                          r"improved to|as good|overall)\b|['\"‘“]good", window))
 
 
-def _scope(sentence: str, g: re.Match) -> str:
-    """A sub-judgement named right next to the grade, else overall."""
-    near = sentence[max(0, g.start() - 70): g.end() + 50]
-    if _OVERALL.search(near):
-        return "overall"
-    for pattern, scope in _SCOPES:
-        if pattern.search(near):
-            return scope
-    return "overall"
+def _scopes(sentence: str, g: re.Match) -> list[str]:
+    """The sub-judgement (or 'overall') named nearest the grade, else overall; several when
+    they share it ("help and protection and leadership were both judged inadequate")."""
+    lo, hi = max(0, g.start() - 90), g.end() + 50
+    found: list[tuple[int, int, str]] = []
+    for pattern, scope in ((_OVERALL, "overall"), *_SCOPES):
+        for m in pattern.finditer(sentence, lo, hi):
+            if _GRADE.search(sentence, min(m.end(), g.end()), max(m.start(), g.start())):
+                continue  # another grade stands between them: it is that grade's scope
+            distance = g.start() - m.end() if m.end() <= g.start() else m.start() - g.end()
+            found.append((distance, m.start(), scope))
+    if not found:
+        return ["overall"]
+    found.sort()
+    nearest = found[0]
+    shared = [f for f in found if f[1] < g.start()]
+    between = sentence[min(f[1] for f in shared): g.start()] if shared else ""
+    if len(shared) > 1 and re.search(r"\b(both|all|and)\b", between):
+        return list(dict.fromkeys(scope for _, _, scope in sorted(shared, key=lambda f: f[1])))
+    return [nearest[2]]
 
 
 def _around(sentence: str, g: re.Match) -> str:
@@ -152,7 +192,7 @@ def _when(sentence: str, day: date | str | None) -> str | None:
     in a sentence that looks back dates the past, not this event."""
     stated = str(day)[:7] if day else None
     m = _WHEN.search(sentence)
-    if not m or _HISTORY.search(sentence):
+    if not m or _BEFORE_HISTORY.search(sentence):
         return stated
     month = _MONTHS.index(m.group(1).lower()) + 1
     year = m.group(2) or (stated[:4] if stated else None)

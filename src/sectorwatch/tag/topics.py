@@ -42,11 +42,14 @@ def compile_topics(topics: Sequence[TopicSettings], threshold: float) -> TopicMa
     phrases: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for topic in topics:
         for phrase, weight in topic.phrases.items():
-            phrases[_norm(phrase)].append((topic.slug, float(weight)))
+            phrases[_phrase_key(phrase)].append((topic.slug, float(weight)))
         for phrase in topic.exclude:
-            phrases[_norm(phrase)].append((topic.slug, 0.0))
+            phrases[_phrase_key(phrase)].append((topic.slug, 0.0))
     forms = [form for p in phrases for form in (p, p + "s", p + "es")]  # optional plural
-    return TopicMatcher(re.compile(rf"\b(?:{trie_pattern(forms)})\b"), dict(phrases),
+    # A space in a phrase matches any run of spaces: normalising keeps the text's length
+    # (so evidence offsets stay true), which leaves runs where there was punctuation.
+    body = trie_pattern(forms).replace("\\ ", "[ ]+")
+    return TopicMatcher(re.compile(rf"\b(?:{body})\b"), dict(phrases),
                         {t.slug: t.label for t in topics}, threshold)
 
 
@@ -65,15 +68,26 @@ def tag_topics(title: str, text: str, matcher: TopicMatcher) -> list[TopicTag]:
 
 
 def _norm(text: str) -> str:
-    """Lower case, straight apostrophes, '&' as 'and', no possessive apostrophe, spaces
-    for hyphens and runs of white space (same rules for phrases and text)."""
-    text = text.casefold().replace("’", "'").replace("‘", "'").replace("&", " and ")
-    text = re.sub(r"'s\b", "s", text).replace("'", "")
-    return re.sub(r"[\s\-–—/]+", " ", text)
+    """Lower case; apostrophes, hyphens, slashes, punctuation and white space as spaces.
+
+    Every change keeps the length, so a match's offsets are offsets in the original text
+    ("children's" reads "children s", so a possessive never hides the word before it).
+    """
+    return text.lower().translate(_SPACES) if len(text.lower()) == len(text) else \
+        text.translate(_SPACES)
+
+
+_SPACES = str.maketrans({c: " " for c in "'’‘-–—/,.;:()\"“”\t\n\r\u00a0"})
+
+
+def _phrase_key(phrase: str) -> str:
+    """A phrase in the form the text is normalised to."""
+    return " ".join(_norm(phrase).split())
 
 
 def _key(found: str, phrases: dict) -> str:
     """The phrase a match came from (undoing the optional plural)."""
+    found = " ".join(found.split())
     for cut in (0, 1, 2):
         key = found[: len(found) - cut] if cut else found
         if key in phrases:

@@ -1,0 +1,107 @@
+"""Authority tagging on the traps in the gazetteer notes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sectorwatch.tag.authorities import codes_for, gazetteer, tag_authorities
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def names(text: str, day: str | None = "2024-06-01", title: str = "") -> dict[str, str]:
+    return {t.name: t.role for t in tag_authorities(title, text, day)}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Newcastle-under-Lyme Borough Council has a new leader.", {"Staffordshire"}),
+    ("Newcastle City Council's children's services were praised.", {"Newcastle upon Tyne"}),
+    ("A family from Sutton Coldfield spoke to the council.", {"Birmingham"}),
+    ("The Sutton Trust published research on social mobility.", set()),
+    ("She flew to New York to meet the Duke of York.", set()),
+    ("Children's services in York were rated good by Ofsted.", {"York"}),
+    ("Thames Valley Police and West Midlands Police made arrests.", set()),
+    ("Durham University and Durham Constabulary held a joint event.", set()),
+    ("Durham County Council's children's services improved.", {"County Durham"}),
+    ("Lincolnshire and North East Lincolnshire councils signed a deal.",
+     {"Lincolnshire", "North East Lincolnshire"}),
+    ("Derby City Council and Derbyshire County Council.", {"Derby", "Derbyshire"}),
+    ("Worcestershire Children First said. Children First is a newsletter.", {"Worcestershire"}),
+    ("Worcester City Council approved the plan.", {"Worcestershire"}),
+    ("The Birmingham Children's Hospital team treated her.", set()),
+    ("Birmingham Children's Trust was inspected by Ofsted.", {"Birmingham"}),
+])
+def test_traps(text, expected):
+    assert set(names(text)) == expected
+
+
+def test_words_that_are_also_places_need_a_sector_cue():
+    assert names("I was reading a book in the bath.") == {}
+    assert "Reading" in names("Reading Borough Council's children's services improved.")
+    assert "Reading" in names("In Reading, the council's children's services were inspected.")
+    assert names("Clark Kent wrote the story.") == {}
+
+
+def test_initialisms_are_case_sensitive():
+    assert "Kent" in names("KCC children's services were rated good.")
+    assert names("kcc children's services were rated good.") == {}
+
+
+def test_abolished_authorities_follow_the_article_date():
+    assert set(names("Dorset County Council's children's services.", "2017-05-01")) == {"Dorset"}
+    codes = {t.code for t in tag_authorities("", "Dorset children's services.", "2017-05-01")}
+    assert codes == {"E10000009"}  # the county council, then
+    codes = {t.code for t in tag_authorities("", "Dorset children's services.", "2022-05-01")}
+    assert codes == {"E06000059"}  # Dorset Council, now
+    later = {t.name for t in tag_authorities(
+        "", "Northamptonshire County Council's children's services.", "2023-01-01")}
+    assert later == {"North Northamptonshire", "West Northamptonshire"}
+
+
+def test_trust_names_map_to_every_authority_they_serve():
+    assert set(names("Achieving for Children runs children's services.")) == {
+        "Kingston upon Thames", "Richmond upon Thames", "Windsor and Maidenhead"}
+
+
+def test_roles_title_and_counts():
+    tags = tag_authorities("Kent council rated good",
+                           "Kent County Council's children's services were rated good. "
+                           "Medway Council was mentioned once. Kent leaders welcomed it.",
+                           "2024-01-01")
+    roles = {t.name: t.role for t in tags}
+    assert roles == {"Kent": "primary", "Medway": "mentioned"}
+    kent = tags[0]
+    assert kent.in_title and kent.mentions == 3 and kent.first_position == 0
+    assert [p for p, _ in kent.evidence][:2] == ["Kent council", "Kent County Council's"]
+
+
+def test_districts_are_flagged_as_district_level():
+    [tag] = tag_authorities("", "Harrogate council's plans for children's services.",
+                            "2024-01-01")
+    assert tag.name == "North Yorkshire" and tag.district_level
+
+
+def test_codes_for_names_and_regions():
+    assert codes_for(["Worcestershire", "E06000019"]) == ["E10000034", "E06000019"]
+    assert "E10000034" in codes_for(regions=["west midlands"])
+    with pytest.raises(KeyError):
+        codes_for(["Atlantis"])
+    with pytest.raises(KeyError):
+        codes_for(regions=["Narnia"])
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="the shared facts are not beside the repo")
+def test_packaged_gazetteer_matches_a_fresh_build():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from importlib import resources
+
+    from build_gazetteer import build
+    packaged = json.loads(resources.files("sectorwatch").joinpath("data", "gazetteer.json")
+                          .read_text(encoding="utf-8"))
+    assert packaged == json.loads(json.dumps(build(SHARED_DATA)))
+    assert "mySociety" in gazetteer().credits

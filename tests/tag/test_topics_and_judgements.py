@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from sectorwatch.config import TopicSettings, load_config
+from sectorwatch.tag import Tagger
+from sectorwatch.tag.authorities import tag_authorities
+from sectorwatch.tag.judgements import tag_judgements
+from sectorwatch.tag.topics import compile_topics, tag_topics
+
+TOPICS = [TopicSettings(slug="fostering", label="Fostering",
+                        phrases={"foster carer": 3, "fostering": 3},
+                        exclude=("fostering for adoption",)),
+          TopicSettings(slug="send", label="SEND",
+                        phrases={"send": 2, "education, health and care plan": 3}),
+          TopicSettings(slug="education", label="Education", phrases={"education": 2},
+                        exclude=("education, health and care plan",))]
+MATCHER = compile_topics(TOPICS, 4.0)
+
+
+def slugs(title: str, text: str) -> set[str]:
+    return {t.slug for t in tag_topics(title, text, MATCHER)}
+
+
+def test_a_passing_word_does_not_tag_but_a_subject_does():
+    assert slugs("", "The council also mentioned fostering once.") == set()
+    assert slugs("", "Foster carers are leaving; fostering agencies warn.") == {"fostering"}
+    assert slugs("Fostering crisis", "Councils warned.") == {"fostering"}  # title counts double
+
+
+def test_exclusions_score_nothing_and_shield_shorter_phrases():
+    assert slugs("", "Fostering for adoption, and fostering for adoption again.") == set()
+    text = "Each education, health and care plan was late; education, health and care plans."
+    assert slugs("", text) == {"send"}
+
+
+def test_plurals_and_apostrophes():
+    tags = tag_topics("", "Two foster carers and three foster carer’s homes.", MATCHER)
+    assert [(t.slug, t.score) for t in tags] == [("fostering", 6.0)]
+    assert [p for p, _ in tags[0].evidence] == ["foster carers", "foster carer"]
+
+
+def judgements(text: str, title: str = "", day: str = "2024-03-15"):
+    return [(j.grade, j.scope, j.kind, j.date)
+            for j in tag_judgements(title, text, tag_authorities(title, text, day), day)]
+
+
+def test_grades_scopes_and_kinds():
+    text = ("Sandwell's children's services have been rated good overall by Ofsted, with "
+            "leadership judged outstanding. Care leavers' services require improvement.")
+    assert judgements(text) == [("good", "overall", "full inspection", "2024-03"),
+                                ("outstanding", "leadership", "full inspection", "2024-03"),
+                                ("requires improvement", "care leavers", "full inspection",
+                                 "2024-03")]
+
+
+def test_a_visit_without_a_grade_and_history_is_not_news():
+    text = ("Ofsted's sixth monitoring visit to Worcestershire found improvement since the "
+            "council was judged inadequate in November 2016.")
+    assert judgements(text) == [(None, "overall", "monitoring visit", "2024-03")]
+
+
+def test_a_focused_visit_in_a_named_month():
+    assert judgements("Ofsted carried out a focused visit to Kent County Council's children's "
+                      "services in May 2023.") == [(None, "overall", "focused visit", "2023-05")]
+
+
+def test_schools_and_nurseries_are_not_la_judgements():
+    assert judgements("A Worcester nursery was rated inadequate by Ofsted.") == []
+    assert judgements("The school was judged good by inspectors in Kent.") == []
+
+
+def test_the_word_good_alone_is_not_a_grade():
+    assert judgements("Ofsted said it was good to see progress in Kent's children's services.") \
+        == []
+
+
+def test_tagger_makes_an_inspected_authority_primary():
+    tagger = Tagger.from_config(load_config(None))
+    tags = tagger.tag("", "Medway and Kent councils met. Medway's children's services were "
+                          "rated inadequate by Ofsted. Kent was mentioned. Kent said more.",
+                      "2024-01-01")
+    roles = {a.name: a.role for a in tags.authorities}
+    assert roles["Medway"] == "primary"
+    assert {t.slug for t in tags.topics} >= {"inspection"}
+    data = tags.as_dict(explain=True)
+    assert data["authorities"][0]["evidence"] and "evidence" not in tags.as_dict()["topics"][0]
