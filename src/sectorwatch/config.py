@@ -71,7 +71,9 @@ class TopicSettings(Settings):
 class TaggingSettings(Settings):
     """How articles are tagged."""
 
-    topic_threshold: float = Field(4.0, gt=0, description="Score a topic needs to apply.")
+    topic_threshold: float = Field(7.0, gt=0, description="Score a topic needs to apply.")
+    topic_min_share: float = Field(
+        0.2, ge=0, le=1, description="…and this share of the article's strongest topic.")
 
 
 SourceConfig = Annotated[

@@ -38,7 +38,8 @@ class Tagger:
 
     @classmethod
     def from_config(cls, config) -> Tagger:
-        return cls(compile_topics(config.topics, config.tagging.topic_threshold))
+        return cls(compile_topics(config.topics, config.tagging.topic_threshold,
+                                  config.tagging.topic_min_share))
 
     def tag(self, title: str, text: str, day: date | str | None = None) -> Tags:
         authorities = tag_authorities(title, text, day)

@@ -35,9 +35,11 @@ class TopicMatcher:
     """normalised phrase → [(topic slug, weight)] (weight 0 for an exclusion)."""
     labels: dict[str, str]
     threshold: float
+    min_share: float = 0.0
 
 
-def compile_topics(topics: Sequence[TopicSettings], threshold: float) -> TopicMatcher:
+def compile_topics(topics: Sequence[TopicSettings], threshold: float,
+                   min_share: float = 0.0) -> TopicMatcher:
     """One regex over every topic's phrases, longest first."""
     phrases: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for topic in topics:
@@ -50,7 +52,7 @@ def compile_topics(topics: Sequence[TopicSettings], threshold: float) -> TopicMa
     # (so evidence offsets stay true), which leaves runs where there was punctuation.
     body = trie_pattern(forms).replace("\\ ", "[ ]+")
     return TopicMatcher(re.compile(rf"\b(?:{body})\b"), dict(phrases),
-                        {t.slug: t.label for t in topics}, threshold)
+                        {t.slug: t.label for t in topics}, threshold, min_share)
 
 
 def tag_topics(title: str, text: str, matcher: TopicMatcher) -> list[TopicTag]:
@@ -62,8 +64,9 @@ def tag_topics(title: str, text: str, matcher: TopicMatcher) -> list[TopicTag]:
                 if w:
                     scores[slug] += w * weight
                     evidence[slug].append((part[m.start():m.end()], offset + m.start()))
+    floor = max(matcher.threshold, matcher.min_share * max(scores.values(), default=0.0))
     tags = [TopicTag(slug, matcher.labels[slug], round(score, 2), tuple(evidence[slug]))
-            for slug, score in scores.items() if score >= matcher.threshold]
+            for slug, score in scores.items() if score >= floor]
     return sorted(tags, key=lambda t: -t.score)
 
 
