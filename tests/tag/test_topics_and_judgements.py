@@ -76,8 +76,9 @@ def test_the_word_good_alone_is_not_a_grade():
 def test_tagger_makes_an_inspected_authority_primary():
     tagger = Tagger.from_config(load_config(None))
     tags = tagger.tag("", "Medway and Kent councils met. Medway's children's services were "
-                          "rated inadequate by Ofsted. Kent was mentioned. Kent said more.",
-                      "2024-01-01")
+                          "rated inadequate by Ofsted. Inspectors found the front door was "
+                          "slow and the inspection report criticised leaders. Kent was "
+                          "mentioned. Kent said more.", "2024-01-01")
     roles = {a.name: a.role for a in tags.authorities}
     assert roles["Medway"] == "primary"
     assert {t.slug for t in tags.topics} >= {"inspection"}
