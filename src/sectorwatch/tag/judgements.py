@@ -18,7 +18,7 @@ _GRADE = re.compile(r"\b(outstanding|good|requir(?:es?|ing) improvement(?: to be
                     r"inadequate)\b", re.IGNORECASE)
 _JUDGED = re.compile(
     r"\b(rated|rating|ratings|judged|judgements?|judgments?|graded|grade|verdict|"
-    r"found to be|deemed|moved (?:up )?to|improved to|upgraded|downgraded|remains?|"
+    r"found to be|deemed|moved|improved|upgraded|downgraded|slipped|dropped|remains?|"
     r"effectiveness|ofsted|inspectors?|inspection)\b", re.IGNORECASE)
 _KINDS = (
     (re.compile(r"\bmonitoring visits?\b", re.I), "monitoring visit"),
@@ -43,6 +43,10 @@ _ANY_HISTORY = re.compile(r"\b(previous(?:ly)?|last (?:full )?inspection|last ye
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 _LA_WORK = re.compile(r"\b(children's services|children's social care|local authority|"
                       r"children's trust|help and protection)\b", re.I)
+_STATISTIC = re.compile(r"\b(?:good|outstanding|inadequate|improvement)\s+or\s+\w|"
+                        r"\bor\s+(?:good|outstanding|inadequate)\b|%|per cent|"
+                        r"\b(?:councils|local authorities|authorities|children's homes)\b"
+                        r"[^.]{0,25}\b(?:are|were|was)\b", re.I)
 _AUTHORITATIVE = re.compile(r"\b(ofsted|inspection|inspectors?|care inspectorate)\b", re.I)
 _NOT_LA = re.compile(r"\b(school|nursery|academy|college|children's home|care home|"
                      r"childminder|pre-school|hospital|prison|setting|childcare|early years)\b",
@@ -84,7 +88,6 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
         if not any(start <= t < start + len(sentence) for t in triggers):
             continue  # no grade and no visit named here
         kind = next((k for p, k in _KINDS if p.search(sentence)), None)
-        who = _authorities_in(start, len(sentence), authorities) or [primary]
         judged = bool(_JUDGED.search(sentence))
         graded = []
         for g in _GRADE.finditer(sentence):
@@ -95,15 +98,18 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                 continue  # "good" is also an ordinary word
             if grade != "good" and not (judged or inspected):
                 continue
+            if _STATISTIC.search(sentence[max(0, g.start() - 45): g.end() + 15]):
+                continue  # "64% of councils are good or outstanding": a statistic
             graded.append((g, grade))
         for g, grade in graded:
+            who = _subjects(start, sentence, g, authorities) or [primary]
             for scope in _scopes(sentence, g):
                 for code in who:
                     event = Judgement(code, grade, scope, kind or "full inspection",
                                       _when(sentence, day), (g.group(), start + g.start()))
                     events.setdefault(event.key, event)
         if kind and not graded and not _NOT_LA.search(sentence):
-            for code in who:
+            for code in _authorities_in(start, len(sentence), authorities) or [primary]:
                 event = Judgement(code, None, "overall", kind, _when(sentence, day),
                                   (kind, start))
                 if not any(e.kind == kind and e.authority == code for e in events.values()):
@@ -126,6 +132,33 @@ def _sentences(text: str) -> list[tuple[int, str]]:
     if pos < len(text):
         out.append((pos, text[pos:]))
     return out
+
+
+def _subjects(start: int, sentence: str, g: re.Match,
+              authorities: list[AuthorityTag]) -> list[str]:
+    """Whose grade this is: the authority named nearest before it in the sentence (with any
+    joined to it by 'and' — "Sandwell and Herefordshire both moved to good"), else the
+    first named after it."""
+    named: dict[int, list[str]] = {}
+    for tag in authorities:
+        for _, pos in tag.evidence:
+            if start <= pos < start + len(sentence):
+                named.setdefault(pos - start, []).append(tag.code)
+                named[pos - start] = list(dict.fromkeys(named[pos - start]))
+    before = sorted(p for p in named if p < g.start())
+    if not before:
+        after = sorted(p for p in named if p > g.end())
+        return named[after[0]] if after else []
+    if re.search(r"\b(its|their)\b", sentence[before[-1]: g.start()]):
+        return named[before[0]]  # "…after Ofsted judged its services": the subject's
+    group = [before[-1]]
+    for p in reversed(before[:-1]):
+        gap = sentence[p: group[0]]
+        if re.fullmatch(r"[^.;]{0,40}?(,|\band\b)\s*", gap[gap.find(" ") if " " in gap else 0:]):
+            group.insert(0, p)
+        else:
+            break
+    return list(dict.fromkeys(code for p in group for code in named[p]))
 
 
 def _authorities_in(start: int, length: int, authorities: list[AuthorityTag]) -> list[str]:
@@ -158,7 +191,8 @@ def _tied(sentence: str, g: re.Match) -> bool:
     """'good' counts only next to a judgement word or in quotes ('rated "good"')."""
     window = sentence[max(0, g.start() - 40): g.end() + 25].lower()
     return bool(re.search(r"\b(rated|judged|graded|rating|judgements?|judgments?|to be|moved|"
-                          r"improved to|as good|overall)\b|['\"‘“]good", window))
+                          r"improved to|as good|overall)\b|['\"‘“]good|\bto\s+['\"‘“]?good\b",
+                          window))
 
 
 def _scopes(sentence: str, g: re.Match) -> list[str]:
