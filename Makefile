@@ -30,6 +30,7 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/fetch.py
 	$(BIN)/python benchmarks/extraction.py
+	$(BIN)/python benchmarks/tagging.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache build src/*.egg-info

@@ -145,3 +145,82 @@ def test_reextract_applies_new_rules_to_stored_pages(tmp_path, make_site):
     [item] = json.loads(sw("articles", "--format", "json", cwd=tmp_path).stdout)
     assert "Sponsored" not in item["text"] and "Ofsted inspectors found" in item["text"]
     assert "0 changed" in sw("reextract", "--source", "s", cwd=tmp_path).stdout
+
+
+SEED_004 = ("A council's children's services department has been rated \"inadequate\" by Ofsted "
+            "for leaving vulnerable children at risk of harm and failing to support care "
+            "leavers well enough.\n\nInspectors said services provided by Worcestershire County "
+            "Council displayed \"widespread and serious\" failures. Many child protection "
+            "strategy meetings do not involve all relevant agencies.\n\nMeanwhile, there was "
+            "some praise for adoption services, which were handed a judgment of \"requires "
+            "improvement\". Inspectors found many children are successfully adopted.")
+
+
+def test_tag_prints_the_documented_json_shape(tmp_path):
+    text = tmp_path / "article.txt"
+    text.write_text(SEED_004)
+    result = sw("tag", str(text), "--title", "Ofsted judges council 'inadequate'",
+                "--date", "2017-01-24", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    tags = json.loads(result.stdout)
+    [worcs] = tags["authorities"]
+    assert (worcs["code"], worcs["name"], worcs["role"]) == ("E10000034", "Worcestershire",
+                                                            "primary")
+    assert "inspection" in {t["slug"] for t in tags["topics"]}
+    assert {(j["grade"], j["scope"], j["kind"], j["date"]) for j in tags["judgements"]} == {
+        ("inadequate", "overall", "full inspection", "2017-01"),
+        ("requires improvement", "adoption", "full inspection", "2017-01")}
+    assert all(j["authority"] == "E10000034" for j in tags["judgements"])
+    assert "evidence" not in worcs
+
+
+def test_tag_explains_from_standard_input(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "sectorwatch.cli", "tag", "--explain", "-"],
+                            input=SEED_004, capture_output=True, text=True, cwd=tmp_path,
+                            timeout=60)
+    tags = json.loads(result.stdout)
+    evidence = tags["authorities"][0]["evidence"]
+    assert evidence[0][0] == "Worcestershire County Council"
+    assert SEED_004[evidence[0][1]:].startswith("Worcestershire County Council")
+    assert tags["topics"][0]["evidence"]
+
+
+def test_articles_filter_by_authority_region_topic_and_retag(tmp_path, make_site):
+    site = make_site()
+    site.route("/feed", rss(site.base, [("/news/w", "Ofsted rates Worcestershire"),
+                                        ("/news/k", "Kent foster carers")]),
+               "application/rss+xml")
+    site.route("/news/w", article_html("Ofsted rates Worcestershire", SEED_004.split("\n\n")))
+    site.route("/news/k", article_html("Kent foster carers", [
+        "Kent County Council is recruiting foster carers as fostering demand rises.",
+        "Foster carers in Kent will receive higher fostering allowances, the council said, "
+        "and the fostering service will hold information evenings for new foster carers.",
+        LOREM[1]]))
+    (tmp_path / "config.yaml").write_text(
+        f'database_url: "sqlite:///{tmp_path}/sw.db"\n{FAST_FETCH}\nsources:\n'
+        f"  - {{id: s, type: feed, url: '{site.base}/feed'}}\n")
+    assert sw("fetch", cwd=tmp_path).returncode == 0
+
+    def titles(*args: str) -> set[str]:
+        out = sw("articles", "--format", "json", *args, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        return {a["title"] for a in json.loads(out.stdout)}
+
+    assert titles("--authority", "Worcestershire") == {"Ofsted rates Worcestershire"}
+    assert titles("--authority", "E10000016") == {"Kent foster carers"}
+    assert titles("--region", "West Midlands") == {"Ofsted rates Worcestershire"}
+    assert titles("--topic", "fostering") == {"Kent foster carers"}
+    assert titles("--region", "South East", "--topic", "inspection") == set()
+    bad = sw("articles", "--topic", "knitting", cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown topic" in bad.stderr
+    assert sw("articles", "--authority", "Atlantis", cwd=tmp_path).returncode == 2
+    table = sw("articles", cwd=tmp_path).stdout
+    assert "Worcestershire" in table and "fostering" in table
+
+    # A new topic in the config: retag finds it without fetching anything again.
+    site.stop()
+    with (tmp_path / "config.yaml").open("a") as f:
+        f.write("topics:\n  - {slug: allowances, label: Allowances, phrases: {allowance: 8}}\n")
+    result = sw("retag", cwd=tmp_path)
+    assert result.returncode == 0 and "2 articles re-tagged: 2 changed" in result.stdout
+    assert titles("--topic", "allowances") == {"Kent foster carers"}

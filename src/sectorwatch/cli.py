@@ -175,7 +175,7 @@ def articles(obj: Context, since: str | None, source_id: str | None, limit: int,
     try:
         rows = store.articles(since=since_at, source_id=source_id, limit=limit,
                               authorities=codes, topics=topics)
-        tags = {r.id: store.tags(r.id) for r in rows} if fmt == "json" else {}
+        tags = {r.id: store.tags(r.id) for r in rows}
     finally:
         store.close()
     if fmt == "json":
@@ -183,12 +183,13 @@ def articles(obj: Context, since: str | None, source_id: str | None, limit: int,
                               ensure_ascii=False))
         return
     table = Table()
-    for name in ("published", "source", "title", "words"):
+    for name in ("published", "source", "title", "about", "topics"):
         table.add_column(name, overflow="fold")
     for r in rows:
+        about = ", ".join(a["name"] for a in tags[r.id]["authority"] if a["role"] == "primary")
         table.add_row(_when(r.published_at) if r.published_at else "?", escape(r.source_id),
                       escape(r.title) + (" [dim](truncated)[/]" if r.truncated else ""),
-                      str(r.word_count))
+                      escape(about), ", ".join(t["slug"] for t in tags[r.id]["topic"]))
     console.print(table)
 
 

@@ -167,3 +167,21 @@ def test_a_version_1_database_is_migrated_to_the_fresh_schema(tmp_path):
     with migrated.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT value FROM meta").scalar() == \
             str(schema.schema_version())
+
+
+def test_tags_are_stored_with_the_article_and_replaced_whole(store):
+    from sectorwatch.config import load_config
+    from sectorwatch.tag import Tagger
+
+    tagger = Tagger.from_config(load_config(None))
+    text = "Kent County Council's children's services were rated inadequate by Ofsted."
+    a = article("https://e.org/k", text + " Inspectors found the front door slow.")
+    store.add_article(a, "s", Link(a.url), page(a.url), tagger.tag("", a.text, "2024-01-01"))
+    [row] = store.articles()
+    tags = store.tags(row.id)
+    assert [t["code"] for t in tags["authority"]] == ["E10000016"]
+    assert tags["judgement"][0]["grade"] == "inadequate"
+    assert store.articles(authorities=["E10000016"]) and not store.articles(topics=["send"])
+    assert store.replace_tags(row.id, tagger.tag("", a.text, "2024-01-01")) is False
+    assert store.replace_tags(row.id, tagger.tag("", "Medway council.", "2024-01-01")) is True
+    assert [t["code"] for t in store.tags(row.id)["authority"]] == ["E06000035"]
