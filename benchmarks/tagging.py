@@ -46,7 +46,7 @@ def judgement_key(j: dict) -> tuple:
 def evaluate(cases: list[dict], tagger: Tagger) -> dict:
     counts: dict[str, Counter] = {k: Counter() for k in ("authority", "topic", "judgement")}
     per_topic: dict[str, Counter] = {}
-    primary_right = primary_cases = dates_right = dates_total = 0
+    primary_right = primary_cases = dates_right = dates_total = roles_right = roles_total = 0
     mistakes: list[str] = []
     for case in cases:
         got = tagger.tag(case.get("title") or "", case["text"], str(case.get("date") or "")
@@ -79,13 +79,19 @@ def evaluate(cases: list[dict], tagger: Tagger) -> dict:
             if have_primary != want_primary:
                 mistakes.append(f"{case['id']}: primary {sorted(have_primary)} "
                                 f"!= {sorted(want_primary)}")
+        got_roles = {a["code"]: a["role"] for a in got["authorities"]}
+        for a in expect.get("authorities") or []:
+            if a["code"] in got_roles:
+                roles_total += 1
+                roles_right += got_roles[a["code"]] == a.get("role")
         got_dates = {judgement_key(j): j.get("date") for j in got["judgements"]}
         for j in expect.get("judgements") or []:
             if judgement_key(j) in got_dates:
                 dates_total += 1
                 dates_right += str(got_dates[judgement_key(j)]) == str(j.get("date"))
     return {"counts": counts, "per_topic": per_topic, "mistakes": mistakes,
-            "primary": (primary_right, primary_cases), "dates": (dates_right, dates_total)}
+            "primary": (primary_right, primary_cases), "dates": (dates_right, dates_total),
+            "roles": (roles_right, roles_total)}
 
 
 def speed(cases: list[dict], tagger: Tagger, seconds: float = 3.0) -> float:
@@ -119,6 +125,8 @@ def main() -> int:
         print(f"{label:14} {p:9.3f} {r:7.3f} {f:6.3f}  {c['tp']:3} {c['fp']:3} {c['fn']:3}")
     right, total = result["primary"]
     print(f"\nprimary authority accuracy: {right}/{total} = {right / max(total, 1):.3f}")
+    right, total = result["roles"]
+    print(f"authority roles right (primary/mentioned, of authorities found): {right}/{total}")
     right, total = result["dates"]
     print(f"judgement dates right (of judgements found): {right}/{total}")
     print("\nper topic:")

@@ -149,7 +149,9 @@ def test_reextract_applies_new_rules_to_stored_pages(tmp_path, make_site):
 
 SEED_004 = ("A council's children's services department has been rated \"inadequate\" by Ofsted "
             "for leaving vulnerable children at risk of harm and failing to support care "
-            "leavers well enough.\n\nInspectors said services provided by Worcestershire County "
+            "leavers well enough.\n\nChildren's services at Worcestershire County Council were "
+            "rated \"inadequate\" following an inspection in January.\n\n"
+            "Inspectors said services provided by Worcestershire County "
             "Council displayed \"widespread and serious\" failures. Many child protection "
             "strategy meetings do not involve all relevant agencies.\n\nMeanwhile, there was "
             "some praise for adoption services, which were handed a judgment of \"requires "

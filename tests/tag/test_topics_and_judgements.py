@@ -46,16 +46,19 @@ def judgements(text: str, title: str = "", day: str = "2024-03-15"):
 def test_grades_scopes_and_kinds():
     text = ("Sandwell's children's services have been rated good overall by Ofsted, with "
             "leadership judged outstanding. Care leavers' services require improvement.")
-    assert judgements(text) == [("good", "overall", "full inspection", "2024-03"),
-                                ("outstanding", "leadership", "full inspection", "2024-03"),
+    assert judgements(text) == [("good", "overall", "full inspection", None),
+                                ("outstanding", "leadership", "full inspection", None),
                                 ("requires improvement", "care leavers", "full inspection",
-                                 "2024-03")]
+                                 None)]
+    dated = text + " Inspectors visited in January."
+    assert {j[3] for j in judgements(dated)} == {"2024-01"}
+    assert {j[3] for j in judgements(text + " The inspection was in November.")} == {"2023-11"}
 
 
 def test_a_visit_without_a_grade_and_history_is_not_news():
     text = ("Ofsted's sixth monitoring visit to Worcestershire found improvement since the "
             "council was judged inadequate in November 2016.")
-    assert judgements(text) == [(None, "overall", "monitoring visit", "2024-03")]
+    assert judgements(text) == [(None, "overall", "monitoring visit", None)]
 
 
 def test_a_focused_visit_in_a_named_month():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from sectorwatch.config import default_config_text, parse_config
 from sectorwatch.demo.server import localise, serve_sites
@@ -46,9 +47,18 @@ def run_demo(workdir: Path, console: Console) -> int:
             with RichProgress(console) as progress:
                 report = run_all(config, store, force=True, progress=progress)
             console.print(summary_table(report, config))
-            console.print(f"{store.count_articles()} articles stored. Try: sectorwatch --config "
-                          f"{workdir / 'config.yaml'} articles")
+            console.print(f"{store.count_articles()} articles stored, tagged by authority, "
+                          "topic and Ofsted judgement. The newest about an authority:")
+            for row in store.articles(limit=None):
+                tags = store.tags(row.id)
+                about = [a["name"] for a in tags["authority"] if a["role"] == "primary"]
+                if about:
+                    topics = ", ".join(t["slug"] for t in tags["topic"]) or "-"
+                    console.print(f"  {row.published_at:%Y-%m-%d}  {', '.join(about)}: "
+                                  f"{escape(row.title)} [dim]({topics})[/]")
+            console.print(f"Try: sectorwatch --config {workdir / 'config.yaml'} articles "
+                          "--region 'West Midlands'")
         finally:
             store.close()
-    console.print("[dim]Tagging and the weekly digest come in later issues.[/]")
+    console.print("[dim]The weekly digest comes in a later issue.[/]")
     return 0 if report.ok else 1

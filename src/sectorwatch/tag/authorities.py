@@ -273,8 +273,8 @@ def _roles(hits: dict[str, list[Mention]], district_only: dict[str, bool], gaz: 
     firsts = {code: min(m.start for m in ms) for code, ms in hits.items()}
     primaries = {code for code, ms in hits.items()
                  if any(m.in_title for m in ms) or counts[code] >= max(2, top * 0.5)}
-    if not primaries:  # nothing stands out: the earliest of the most named is the subject
-        primaries = {min((c for c in hits if counts[c] == top), key=firsts.__getitem__)}
+    if not primaries and len(hits) == 1:  # one council named once is what it is about
+        primaries = set(hits)
     tags = []
     for code, ms in hits.items():
         in_title = any(m.in_title for m in ms)

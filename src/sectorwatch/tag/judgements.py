@@ -56,6 +56,7 @@ _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "augu
 _WHEN = re.compile(r"\b(" + "|".join(_MONTHS) + r")(?:\s+(\d{4}))?\b", re.I)
 _TRIGGER = re.compile(r"\b(outstanding|good|requires? improvement|inadequate|monitoring visit|"
                       r"focused visit|joint targeted area inspection|JTAI)", re.I)
+_INSPECTED_NEAR = re.compile(r"\b(inspect\w*|visit\w*|published|judgement|report)\b", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]*\s+|\n+")
 
 
@@ -76,7 +77,10 @@ class Judgement:
 def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                    day: date | str | None = None) -> list[Judgement]:
     whole = f"{title}\n\n{text}" if title else text
-    primary = next((a.code for a in authorities if a.role == "primary"), None)
+    # Whose grades, when a sentence names nobody: the subject, else the most named.
+    ranked = sorted(authorities, key=lambda a: (a.role != "primary", -a.mentions,
+                                                a.first_position))
+    primary = ranked[0].code if ranked else None
     inspected = bool(_AUTHORITATIVE.search(whole))
     if _NOT_LA.search(title) and not _LA_WORK.search(whole):
         return []  # a school's or nursery's inspection, not a council's
@@ -106,11 +110,11 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
             for scope in _scopes(sentence, g):
                 for code in who:
                     event = Judgement(code, grade, scope, kind or "full inspection",
-                                      _when(sentence, day), (g.group(), start + g.start()))
+                                      _when(sentence, day, whole), (g.group(), start + g.start()))
                     events.setdefault(event.key, event)
         if kind and not graded and not _NOT_LA.search(sentence):
             for code in _authorities_in(start, len(sentence), authorities) or [primary]:
-                event = Judgement(code, None, "overall", kind, _when(sentence, day),
+                event = Judgement(code, None, "overall", kind, _when(sentence, day, whole),
                                   (kind, start))
                 if not any(e.kind == kind and e.authority == code for e in events.values()):
                     events.setdefault(event.key, event)
@@ -221,13 +225,26 @@ def _around(sentence: str, g: re.Match) -> str:
     return sentence[max(0, g.start() - 80): g.end() + 60]
 
 
-def _when(sentence: str, day: date | str | None) -> str | None:
-    """The month the sentence names for the event, else the article's own month; a month
-    in a sentence that looks back dates the past, not this event."""
+def _when(sentence: str, day: date | str | None, whole: str = "") -> str | None:
+    """The month of the event: one the sentence names, else one the article names next to
+    an inspection word; a month without a year is the latest before publication; a month
+    in a sentence that looks back dates the past. None when the article states none."""
     stated = str(day)[:7] if day else None
     m = _WHEN.search(sentence)
-    if not m or _BEFORE_HISTORY.search(sentence):
-        return stated
+    if m and not _BEFORE_HISTORY.search(sentence) and not _ANY_HISTORY.search(sentence):
+        return _month(m, stated)
+    months = [_month(m, stated) for m in _WHEN.finditer(whole)
+              if _INSPECTED_NEAR.search(whole, max(0, m.start() - 60), m.end() + 40)
+              and not _ANY_HISTORY.search(whole, max(0, m.start() - 60), m.end() + 20)]
+    months = [x for x in months if x and (not stated or x <= stated)]
+    return max(months) if months else None
+
+
+def _month(m: re.Match, stated: str | None) -> str | None:
     month = _MONTHS.index(m.group(1).lower()) + 1
-    year = m.group(2) or (stated[:4] if stated else None)
-    return f"{year}-{month:02d}" if year else stated
+    if m.group(2):
+        return f"{m.group(2)}-{month:02d}"
+    if not stated:
+        return None
+    year = int(stated[:4]) - (month > int(stated[5:7]))  # the latest such month so far
+    return f"{year}-{month:02d}"
