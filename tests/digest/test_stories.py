@@ -1,0 +1,79 @@
+"""Story grouping on the dev-set texts: the fixture stories told by several outlets are
+grouped; different events about one authority, even in the same week, are not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sectorwatch.config import load_config
+from sectorwatch.digest.stories import Item, group_stories, lead_rank
+from sectorwatch.tag import Tagger
+
+CASES = Path(__file__).resolve().parents[1] / "data" / "tagging"
+
+
+@pytest.fixture(scope="module")
+def items() -> dict[str, Item]:
+    tagger = Tagger.from_config(load_config(None))
+    out = {}
+    for k, path in enumerate(sorted(CASES.glob("0[0-2]*.yaml"))):
+        case = yaml.safe_load(path.read_text(encoding="utf-8"))
+        tags = tagger.tag(case["title"], case["text"], str(case["date"]))
+        out[path.name[:3]] = Item(
+            k, path.name[:3], case["title"], case["text"],
+            datetime.fromisoformat(str(case["date"])).replace(tzinfo=UTC),
+            frozenset(a.code for a in tags.authorities if a.role == "primary"),
+            official="govuk" in path.name, word_count=len(case["text"].split()))
+    return out
+
+
+def groups(stories) -> set[frozenset[str]]:
+    return {frozenset(i.source_id for i in s.items) for s in stories if s.others}
+
+
+def test_stories_told_by_several_outlets_are_one_story(items):
+    assert groups(group_stories(list(items.values()))) == {
+        frozenset({"001", "003"}),  # seeds 000 and 002: Worcestershire's sixth monitoring visit
+        frozenset({"013", "018"}),  # Stoke-on-Trent commissioner: CYP Now and GOV.UK
+        frozenset({"017", "020", "023"}),  # family hubs: GOV.UK, the LGA's response, WillisPalmer
+        frozenset({"008", "021"}),  # the £1.4bn overspend: Community Care and the LGA
+        frozenset({"014", "019"}),  # children's homes statistics: Ofsted and the LGA
+    }
+
+
+def test_different_events_about_one_authority_stay_apart_even_in_one_week(items):
+    week = datetime(2018, 11, 12, tzinfo=UTC)
+    worcestershire = [replace(items[k], published=week + timedelta(days=n))
+                      for n, k in enumerate(("001", "002", "004", "005", "026"))]
+    assert groups(group_stories(worcestershire)) == set()
+
+
+def test_every_article_is_in_exactly_one_story(items):
+    stories = group_stories(list(items.values()))
+    seen = [i.id for s in stories for i in s.items]
+    assert sorted(seen) == sorted(i.id for i in items.values())
+
+
+def test_the_lead_is_whole_then_official_then_fullest(items):
+    stories = {frozenset(i.source_id for i in s.items): s for s in
+               group_stories(list(items.values()))}
+    assert stories[frozenset({"013", "018"})].lead.source_id == "018"  # GOV.UK made the news
+    assert stories[frozenset({"001", "003"})].lead.source_id == "001"  # the fuller telling
+    walled = replace(items["001"], truncated=True)
+    assert min([walled, items["003"]], key=lead_rank) is items["003"]
+
+
+def test_a_time_window_separates_repeats_of_old_news(items):
+    late = replace(items["003"], published=items["001"].published + timedelta(days=30))
+    assert groups(group_stories([items["001"], late])) == set()
+
+
+def test_authorities_that_disagree_keep_alike_stories_apart(items):
+    other = replace(items["003"], primary=frozenset({"E10000016"}))  # 'about Kent'
+    assert groups(group_stories([items["001"], other])) == set()
+    assert group_stories([]) == []
