@@ -226,3 +226,22 @@ def test_articles_filter_by_authority_region_topic_and_retag(tmp_path, make_site
     result = sw("retag", cwd=tmp_path)
     assert result.returncode == 0 and "2 articles re-tagged: 2 changed" in result.stdout
     assert titles("--topic", "allowances") == {"Kent foster carers"}
+
+
+def test_subscribe_list_export_import_unsubscribe(tmp_path):
+    (tmp_path / "config.yaml").write_text(f'database_url: "sqlite:///{tmp_path}/sw.db"\n'
+                                          "sources: []\n")
+    ok = sw("subscribe", "jo@example.org", "--authority", "Worcestershire", "--topic",
+            "inspection", cwd=tmp_path)
+    assert ok.returncode == 0 and "follows Worcestershire; inspection" in ok.stdout
+    typo = sw("subscribe", "al@example.org", "--region", "West Midland", cwd=tmp_path)
+    assert typo.returncode == 2 and "did you mean 'West Midlands'" in typo.stderr
+    assert sw("subscribers", "export", "out.csv", cwd=tmp_path).returncode == 0
+    assert "jo@example.org,,active,html,E10000034,,inspection" in \
+        (tmp_path / "out.csv").read_text()
+    (tmp_path / "in.csv").write_text("email,topics\nsam@example.org,fostering|send\n")
+    assert "1 added, 0 updated" in sw("subscribers", "import", "in.csv", cwd=tmp_path).stdout
+    assert sw("unsubscribe", "jo@example.org", cwd=tmp_path).returncode == 0
+    listing = sw("subscribers", "list", "--status", "active", cwd=tmp_path).stdout
+    assert "sam@example.org" in listing and "jo@example.org" not in listing
+    assert sw("unsubscribe", "nobody@example.org", cwd=tmp_path).returncode == 2

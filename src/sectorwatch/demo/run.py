@@ -27,7 +27,7 @@ def local_config_text(sites: dict, database_url: str, fetch: dict[str, str]) -> 
 
 
 def run_demo(workdir: Path, console: Console) -> int:
-    from sectorwatch.cli import summary_table  # the CLI owns presentation
+    from sectorwatch.cli.fetching import summary_table  # the CLI owns presentation
 
     workdir.mkdir(parents=True, exist_ok=True)
     db_file = (workdir / "sectorwatch.db").resolve()

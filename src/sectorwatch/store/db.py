@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +17,8 @@ from sectorwatch.errors import SectorwatchError
 from sectorwatch.fetch.decode import decode
 from sectorwatch.models import Article, Link, Page
 from sectorwatch.store import schema as t
+from sectorwatch.store.subscribers import SubscriberStore
+from sectorwatch.store.tags import TagStore, write_tags
 from sectorwatch.tag import Tags
 
 
@@ -41,7 +42,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store:
+class Store(TagStore, SubscriberStore):
     """A database reached by SQLAlchemy URL (SQLite by default, in WAL mode)."""
 
     def __init__(self, engine: Engine):
@@ -192,7 +193,7 @@ class Store:
                     raw_gzip=gzip.compress(page.body, compresslevel=6),
                 )).inserted_primary_key[0]
                 if tags is not None:
-                    _write_tags(conn, existing, tags)
+                    write_tags(conn, existing, tags)
             known = set(conn.execute(sa.select(t.article_urls.c.url)
                                      .where(t.article_urls.c.url.in_(urls))).scalars())
             for url in sorted(urls - known):
@@ -260,37 +261,6 @@ class Store:
                         text=text)
             yield r.id, r.source_id, Link(r.url, r.feed_title, r.feed_published_at,
                                           r.feed_summary), page
-
-    def tags(self, article_id: int) -> dict[str, list[dict]]:
-        """An article's stored tags: {"authority": [...], "topic": [...], "judgement": [...]}."""
-        out: dict[str, list[dict]] = {"authority": [], "topic": [], "judgement": []}
-        with self.engine.connect() as conn:
-            for row in conn.execute(sa.select(t.article_tags).where(
-                    t.article_tags.c.article_id == article_id)):
-                out[row.kind].append(json.loads(row.detail))
-        return out
-
-    def texts(self, source_id: str | None = None) -> Iterator[sa.Row]:
-        """(id, title, text, published_at) of stored articles, for re-tagging."""
-        query = sa.select(t.articles.c.id, t.articles.c.title, t.articles.c.text,
-                          t.articles.c.published_at).order_by(t.articles.c.id)
-        if source_id:
-            query = query.where(t.articles.c.source_id == source_id)
-        with self.engine.connect() as conn:
-            rows = list(conn.execute(query))
-        yield from rows
-
-    def replace_tags(self, article_id: int, tags: Tags) -> bool:
-        """Store an article's tags in place of the old ones; True if they changed."""
-        with self._write() as conn:
-            old = sorted(conn.execute(sa.select(t.article_tags.c.detail).where(
-                t.article_tags.c.article_id == article_id)).scalars())
-            conn.execute(sa.delete(t.article_tags).where(
-                t.article_tags.c.article_id == article_id))
-            _write_tags(conn, article_id, tags)
-            new = sorted(conn.execute(sa.select(t.article_tags.c.detail).where(
-                t.article_tags.c.article_id == article_id)).scalars())
-            return old != new
 
     def update_article(self, article_id: int, article: Article) -> bool:
         """Replace an article's extracted fields (not its identity or raw page); True if
@@ -381,19 +351,6 @@ class Store:
     def runs(self, limit: int = 20) -> list[sa.Row]:
         with self.engine.connect() as conn:
             return list(conn.execute(sa.select(t.runs).order_by(t.runs.c.id.desc()).limit(limit)))
-
-
-def _write_tags(conn: Connection, article_id: int, tags: Tags) -> None:
-    data = tags.as_dict()
-    rows = [{"kind": "authority", "key": a["code"], "role": a["role"], "detail": a}
-            for a in data["authorities"]]
-    rows += [{"kind": "topic", "key": x["slug"], "role": None, "detail": x}
-             for x in data["topics"]]
-    rows += [{"kind": "judgement", "key": j["authority"] or "", "role": j["grade"],
-              "detail": j} for j in data["judgements"]]
-    for row in rows:
-        row["detail"] = json.dumps(row["detail"], sort_keys=True, ensure_ascii=False)
-        conn.execute(sa.insert(t.article_tags).values(article_id=article_id, **row))
 
 
 def _upsert(conn: Connection, table: sa.Table, key: dict, values: dict) -> None:

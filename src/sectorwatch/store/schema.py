@@ -112,6 +112,19 @@ article_tags = sa.Table(
     sa.Index("ix_article_tags_kind_key", "kind", "key"),
 )
 
+subscribers = sa.Table(
+    "subscribers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False, default=""),
+    sa.Column("status", sa.String(16), nullable=False),  # pending, active, unsubscribed
+    sa.Column("format", sa.String(8), nullable=False, default="html"),
+    sa.Column("filters", sa.Text, nullable=False, default="{}"),  # JSON: codes, regions, topics
+    sa.Column("token", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 runs = sa.Table(
     "runs", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -165,7 +178,12 @@ def _v3_tags(conn: Connection) -> None:
     article_tags.create(conn)
 
 
-MIGRATIONS: list[Migration] = [_v2_extraction_fields, _v3_tags]
+def _v4_subscribers(conn: Connection) -> None:
+    """Digest subscribers."""
+    subscribers.create(conn)
+
+
+MIGRATIONS: list[Migration] = [_v2_extraction_fields, _v3_tags, _v4_subscribers]
 
 
 def schema_version() -> int:

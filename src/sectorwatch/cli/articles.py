@@ -1,144 +1,24 @@
-"""Sub-commands. Turns errors into messages and exit codes (0 ok, 1 some sources failed,
-2 config or usage error); holds no pipeline logic."""
+"""articles, extract, reextract, tag, retag: what is stored and how it was read."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import re
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sectorwatch import __version__
-from sectorwatch.config import Config, ConfigError, load_config, resolve_path
-from sectorwatch.errors import ExtractError, FetchError, ParseError, SectorwatchError
+from sectorwatch.cli import EXIT_FAILED, EXIT_OK, Context, cli, console, errors, when
+from sectorwatch.errors import SectorwatchError
 from sectorwatch.sources.base import ExtractRules
-from sectorwatch.store import SourceHealth, Store
 
 if TYPE_CHECKING:
-    from sectorwatch.pipeline import RunReport
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-console = Console()
-errors = Console(stderr=True)
-
-
-class Context:
-    def __init__(self, config_path: str | None):
-        self.config_path = resolve_path(config_path)
-
-    def config(self) -> Config:
-        return load_config(self.config_path)
-
-    def store(self, config: Config) -> Store:
-        return Store.open(config.database_url)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", metavar="PATH", envvar="SECTORWATCH_CONFIG",
-              help="Config file (default: $SECTORWATCH_CONFIG, ./config.yaml, built-in).")
-@click.option("-v", "--verbose", is_flag=True, help="Log each request and error.")
-@click.version_option(__version__, prog_name="sectorwatch")
-@click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
-    """Children's-services sector news: fetch, extract, tag, digest."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
-                        format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = Context(config_path)
-
-
-@cli.command()
-@click.option("--source", "source_ids", multiple=True, metavar="ID",
-              help="Only this source (repeatable); a named source is fetched even if not due.")
-@click.option("--dry-run", is_flag=True, help="Discover and list links; store nothing.")
-@click.option("--force", is_flag=True, help="Fetch every enabled source, due or not.")
-@click.pass_obj
-def fetch(obj: Context, source_ids: tuple[str, ...], dry_run: bool, force: bool) -> None:
-    """Poll due sources and store new articles."""
-    # Imported here: extraction libraries are heavy, and most commands never need them.
-    from sectorwatch.pipeline import run_all
-    from sectorwatch.progress import RichProgress
-
-    config = obj.config()
-    store = obj.store(config)
-    try:
-        with RichProgress(console) as progress:
-            report = run_all(config, store, source_ids=source_ids, force=force, dry_run=dry_run,
-                             progress=progress)
-    finally:
-        store.close()
-    console.print(summary_table(report, config))
-    if dry_run:
-        for src in report.sources:
-            for link in src.links:
-                console.print(f"[dim]{escape(src.source_id)}[/]  {escape(link.url)}")
-    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
-
-
-def summary_table(report: RunReport, config: Config) -> Table:
-    table = Table(title=f"Run {report.run_id}", title_justify="left")
-    for name, justify in (("source", "left"), ("status", "left"), ("new", "right"),
-                          ("known", "right"), ("failed", "right"), ("requests", "right"),
-                          ("time", "right"), ("note", "left")):
-        table.add_column(name, justify=justify, overflow="fold", no_wrap=name == "source")
-    colours = {"ok": "green", "not_modified": "green", "partial": "yellow", "failed": "red"}
-    for r in report.sources:
-        note = r.error or ""
-        if r.status == "skipped" and r.next_poll_at:
-            note = f"not due until {_when(r.next_poll_at)} (use --force)"
-        elif r.status == "not_modified":
-            note = "unchanged (304)"
-        status = f"[{colours.get(r.status, 'dim')}]{r.status}[/]"
-        table.add_row(escape(r.source_id), status, str(r.new), str(r.known), str(r.failed),
-                      str(r.requests), f"{r.seconds:.1f}s", escape(note))
-    table.add_section()
-    table.add_row("total", "", str(report.total("new")), str(report.total("known")),
-                  str(report.total("failed")), str(report.total("requests")), "", "")
-    return table
-
-
-@cli.command()
-@click.pass_obj
-def sources(obj: Context) -> None:
-    """List configured sources and their health."""
-    config = obj.config()
-    store = obj.store(config)
-    try:
-        health = store.health()
-    finally:
-        store.close()
-    table = Table()
-    for name in ("id", "type", "enabled", "last success", "health", "next poll"):
-        table.add_column(name, overflow="fold", no_wrap=name == "id")
-    for src in config.sources:
-        h = health.get(src.id)
-        table.add_row(escape(src.id), src.type, "yes" if src.enabled else "no",
-                      _when(h.last_success_at) if h and h.last_success_at else "never",
-                      escape(describe_health(h)),
-                      _when(h.next_poll_at) if h and h.next_poll_at else "now")
-    console.print(table)
-
-
-def describe_health(h: SourceHealth | None) -> str:
-    """'ok', 'never polled', or 'failing since 2026-11-20, 3 errors: HTTP 403'."""
-    if h is None or h.last_attempt_at is None:
-        return "never polled"
-    if h.failing_since:
-        n = h.consecutive_failures
-        return (f"failing since {h.failing_since:%Y-%m-%d}, {n} error{'s' * (n != 1)}: "
-                f"{h.last_error}")
-    if h.last_error and h.last_error_at and h.last_success_at and \
-            h.last_error_at >= h.last_success_at:
-        return f"ok (an article failed: {h.last_error})"
-    return "ok"
+    pass
 
 
 @cli.command()
@@ -187,7 +67,7 @@ def articles(obj: Context, since: str | None, source_id: str | None, limit: int,
         table.add_column(name, overflow="fold")
     for r in rows:
         about = ", ".join(a["name"] for a in tags[r.id]["authority"] if a["role"] == "primary")
-        table.add_row(_when(r.published_at) if r.published_at else "?", escape(r.source_id),
+        table.add_row(when(r.published_at) if r.published_at else "?", escape(r.source_id),
                       escape(r.title) + (" [dim](truncated)[/]" if r.truncated else ""),
                       escape(about), ", ".join(t["slug"] for t in tags[r.id]["topic"]))
     console.print(table)
@@ -338,58 +218,3 @@ def retag(obj: Context, source_id: str | None) -> None:
     console.print(f"{total} articles re-tagged: {changed} changed")
 
 
-@cli.group("config")
-def config_group() -> None:
-    """Inspect the configuration."""
-
-
-@config_group.command("check")
-@click.pass_obj
-def config_check(obj: Context) -> None:
-    """Validate the config and report every problem at once."""
-    config = obj.config()
-    where = obj.config_path or "built-in config.yaml"
-    enabled = sum(1 for s in config.sources if s.enabled)
-    console.print(f"[green]OK[/] {escape(str(where))}: {len(config.sources)} sources "
-                  f"({enabled} enabled)")
-
-
-@cli.command()
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
-              show_default=True, help="Where the demo keeps its database and config.")
-def demo(workdir: Path) -> None:
-    """Fetch the bundled copies of the sector sites, served on 127.0.0.1."""
-    from sectorwatch.demo.run import run_demo
-
-    sys.exit(run_demo(workdir, console))
-
-
-def _when(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-
-
-def main() -> None:
-    try:
-        cli.main(standalone_mode=False)
-    except ConfigError as exc:
-        errors.print(f"[red]config error[/] ({len(exc.problems)} problem"
-                     f"{'s' * (len(exc.problems) != 1)}):")
-        for problem in exc.problems:
-            errors.print(f"  {escape(str(problem))}", soft_wrap=True)
-        sys.exit(EXIT_USAGE)
-    except click.exceptions.Abort:
-        errors.print("aborted")
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(EXIT_USAGE)
-    except SectorwatchError as exc:
-        errors.print(f"[red]error[/]: {escape(str(exc))}" +
-                     (f"\n  hint: {escape(exc.hint)}" if exc.hint else ""))
-        # A page that could not be fetched or read is a failure, not a usage error.
-        sys.exit(EXIT_FAILED if isinstance(exc, FetchError | ParseError | ExtractError)
-                 else EXIT_USAGE)
-
-
-if __name__ == "__main__":
-    main()

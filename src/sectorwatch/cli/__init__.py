@@ -1,0 +1,103 @@
+"""Sub-commands. Turns errors into messages and exit codes (0 ok, 1 some sources failed,
+2 config or usage error); holds no pipeline logic."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from sectorwatch import __version__
+from sectorwatch.config import Config, ConfigError, load_config, resolve_path
+from sectorwatch.errors import ExtractError, FetchError, ParseError, SectorwatchError
+from sectorwatch.store import Store
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+console = Console()
+errors = Console(stderr=True)
+
+
+class Context:
+    def __init__(self, config_path: str | None):
+        self.config_path = resolve_path(config_path)
+
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    def store(self, config: Config) -> Store:
+        return Store.open(config.database_url)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="PATH", envvar="SECTORWATCH_CONFIG",
+              help="Config file (default: $SECTORWATCH_CONFIG, ./config.yaml, built-in).")
+@click.option("-v", "--verbose", is_flag=True, help="Log each request and error.")
+@click.version_option(__version__, prog_name="sectorwatch")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Children's-services sector news: fetch, extract, tag, digest."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
+                        format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(config_path)
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration."""
+
+
+@config_group.command("check")
+@click.pass_obj
+def config_check(obj: Context) -> None:
+    """Validate the config and report every problem at once."""
+    config = obj.config()
+    where = obj.config_path or "built-in config.yaml"
+    enabled = sum(1 for s in config.sources if s.enabled)
+    console.print(f"[green]OK[/] {escape(str(where))}: {len(config.sources)} sources "
+                  f"({enabled} enabled)")
+
+
+@cli.command()
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
+              show_default=True, help="Where the demo keeps its database and config.")
+def demo(workdir: Path) -> None:
+    """Fetch the bundled copies of the sector sites, served on 127.0.0.1."""
+    from sectorwatch.demo.run import run_demo
+
+    sys.exit(run_demo(workdir, console))
+
+
+def when(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except ConfigError as exc:
+        errors.print(f"[red]config error[/] ({len(exc.problems)} problem"
+                     f"{'s' * (len(exc.problems) != 1)}):")
+        for problem in exc.problems:
+            errors.print(f"  {escape(str(problem))}", soft_wrap=True)
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        errors.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except SectorwatchError as exc:
+        errors.print(f"[red]error[/]: {escape(str(exc))}" +
+                     (f"\n  hint: {escape(exc.hint)}" if exc.hint else ""))
+        # A page that could not be fetched or read is a failure, not a usage error.
+        sys.exit(EXIT_FAILED if isinstance(exc, FetchError | ParseError | ExtractError)
+                 else EXIT_USAGE)
+
+
+# The sub-commands register themselves on `cli` when their modules are imported.
+from sectorwatch.cli import articles, fetching, subscribers  # noqa: E402,F401

@@ -1,0 +1,5 @@
+"""`python -m sectorwatch.cli`."""
+
+from sectorwatch.cli import main
+
+main()

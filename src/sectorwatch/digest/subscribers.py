@@ -1,0 +1,154 @@
+"""Subscribers as data: addresses and filters checked before anything is stored.
+
+Pure functions; the store keeps what these produce. Unknown authorities, regions and
+topics are errors that suggest the nearest known name, because a filter that silently
+matches nothing is a digest that silently never arrives.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from email_validator import EmailNotValidError, validate_email
+
+from sectorwatch.errors import SectorwatchError
+from sectorwatch.tag.authorities import gazetteer
+
+FORMATS = ("html", "text")
+STATUSES = ("pending", "active", "unsubscribed")
+CSV_FIELDS = ("email", "name", "status", "format", "authorities", "regions", "topics")
+
+
+class SubscriberError(SectorwatchError):
+    stage = "subscribers"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a subscriber follows; empty means everything."""
+
+    authorities: tuple[str, ...] = ()
+    """GSS codes."""
+    regions: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        gaz = gazetteer()
+        parts = [", ".join(gaz.name(c) for c in self.authorities), ", ".join(self.regions),
+                 ", ".join(self.topics)]
+        return "; ".join(p for p in parts if p) or "everything"
+
+
+@dataclass(frozen=True)
+class SubscriberSpec:
+    email: str
+    name: str = ""
+    status: str = "active"
+    format: str = "html"
+    filters: Filters = field(default_factory=Filters)
+
+
+def check_email(address: str) -> str:
+    """The normalised address, or SubscriberError saying what is wrong with it."""
+    try:
+        return validate_email(address.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise SubscriberError(f"not a usable email address {address!r}: {exc}") from None
+
+
+def resolve_filters(authorities: Sequence[str], regions: Sequence[str], topics: Sequence[str],
+                    known_topics: Sequence[str]) -> Filters:
+    """Names or codes → codes; regions and topics checked; nearest names suggested."""
+    gaz = gazetteer()
+    current = {info["name"]: code for code, info in gaz.authorities.items()
+               if not info.get("end")}
+    by_name = {name.casefold(): code for name, code in current.items()}
+    codes = []
+    for name in authorities:
+        name = name.strip()
+        if name in gaz.authorities:
+            codes.append(name)
+        elif name.casefold() in by_name:
+            codes.append(by_name[name.casefold()])
+        else:
+            raise SubscriberError(f"unknown authority {name!r}", hint=_suggest(
+                name, current, "an authority name (Worcestershire) or GSS code (E10000034)"))
+    region_names = sorted({info["region"] for info in gaz.authorities.values()})
+    by_region = {r.casefold(): r for r in region_names}
+    checked_regions = []
+    for region in regions:
+        if region.strip().casefold() not in by_region:
+            raise SubscriberError(f"unknown region {region!r}",
+                                  hint=_suggest(region, region_names, "a region"))
+        checked_regions.append(by_region[region.strip().casefold()])
+    for topic in topics:
+        if topic not in known_topics:
+            raise SubscriberError(f"unknown topic {topic!r}",
+                                  hint=_suggest(topic, known_topics, "a topic slug"))
+    return Filters(tuple(dict.fromkeys(codes)), tuple(dict.fromkeys(checked_regions)),
+                   tuple(dict.fromkeys(topics)))
+
+
+def _suggest(value: str, known: Iterable[str], what: str) -> str:
+    known = list(known)
+    close = difflib.get_close_matches(value, known, n=3, cutoff=0.6) or \
+        difflib.get_close_matches(value.title(), known, n=3, cutoff=0.6)
+    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else f"use {what}"
+
+
+def parse_csv(text: str, known_topics: Sequence[str]) -> list[SubscriberSpec]:
+    """Every row checked; SubscriberError lists every bad row (line numbers) at once."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"email"} - set(reader.fieldnames or ())
+    if missing:
+        raise SubscriberError("the CSV has no 'email' column",
+                              hint=f"columns: {', '.join(CSV_FIELDS)}")
+    unknown = set(reader.fieldnames or ()) - set(CSV_FIELDS)
+    if unknown:
+        raise SubscriberError(f"unknown CSV columns: {', '.join(sorted(unknown))}",
+                              hint=f"columns: {', '.join(CSV_FIELDS)}")
+    specs, problems, seen = [], [], {}
+    for line, row in enumerate(reader, start=2):
+        try:
+            email = check_email(row.get("email") or "")
+            if email in seen:
+                raise SubscriberError(f"{email} is also on line {seen[email]}")
+            seen[email] = line
+            status = (row.get("status") or "active").strip()
+            fmt = (row.get("format") or "html").strip()
+            if status not in STATUSES:
+                raise SubscriberError(f"status must be one of {', '.join(STATUSES)}")
+            if fmt not in FORMATS:
+                raise SubscriberError(f"format must be one of {', '.join(FORMATS)}")
+            filters = resolve_filters(_split(row.get("authorities")), _split(row.get("regions")),
+                                      _split(row.get("topics")), known_topics)
+            specs.append(SubscriberSpec(email, (row.get("name") or "").strip(), status, fmt,
+                                        filters))
+        except SubscriberError as exc:
+            problems.append(f"line {line}: {exc.message}" + (f" ({exc.hint})" if exc.hint
+                                                            else ""))
+    if problems:
+        raise SubscriberError(f"{len(problems)} bad row(s), nothing imported:\n  "
+                              + "\n  ".join(problems))
+    return specs
+
+
+def to_csv(rows: Iterable[SubscriberSpec]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for spec in rows:
+        writer.writerow({"email": spec.email, "name": spec.name, "status": spec.status,
+                         "format": spec.format,
+                         "authorities": "|".join(spec.filters.authorities),
+                         "regions": "|".join(spec.filters.regions),
+                         "topics": "|".join(spec.filters.topics)})
+    return out.getvalue()
+
+
+def _split(cell: str | None) -> list[str]:
+    return [part.strip() for part in (cell or "").split("|") if part.strip()]
