@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sectorwatch.digest.select import LONDON, Tagged, matches, select, week_before
+from sectorwatch.digest.stories import Item, Story
+from sectorwatch.digest.subscribers import Filters
+
+SEND = datetime(2026, 11, 23, 8, tzinfo=LONDON)  # a Monday, 08:00 London
+TOPICS = [("inspection", "Ofsted & inspection"), ("fostering", "Fostering"),
+          ("funding", "Funding & spending")]
+WORCS, KENT, SANDWELL = "E10000034", "E10000016", "E08000028"
+REGIONS = {WORCS: "West Midlands", KENT: "South East", SANDWELL: "West Midlands"}
+
+
+def entry(n: int, hours_ago: float, authorities=(), topics=(), judgements=(),
+          primary=True) -> Tagged:
+    item = Item(n, "src", f"Story {n}", "text", SEND - timedelta(hours=hours_ago))
+    codes = frozenset(authorities)
+    return Tagged(Story(item), codes, codes if primary else frozenset(),
+                  frozenset(REGIONS[c] for c in codes), tuple(topics), tuple(judgements))
+
+
+def test_the_window_is_the_week_before_in_london_time():
+    start, end = week_before(SEND)
+    assert (start.isoformat(), end.isoformat()) == ("2026-11-16T08:00:00+00:00",
+                                                    "2026-11-23T08:00:00+00:00")
+    # across the clock change (BST ends 25 October 2026): still 08:00 wall-clock time
+    start, end = week_before(datetime(2026, 10, 26, 8, tzinfo=LONDON))
+    assert start.hour == end.hour == 8 and start.utcoffset() != end.utcoffset()
+    start, _ = week_before(datetime(2026, 11, 23, 8, tzinfo=UTC))  # any zone in, London out
+    assert start.tzinfo == LONDON
+
+
+def test_filters_are_exact():
+    worcs = entry(1, 5, [WORCS], ["inspection"])
+    kent = entry(2, 5, [KENT], ["fostering"])
+    national = entry(3, 5, [], ["funding"])
+    assert [matches(e, Filters((WORCS,))) for e in (worcs, kent, national)] == [
+        True, False, False]
+    assert [matches(e, Filters(regions=("West Midlands",))) for e in (worcs, kent)] == [
+        True, False]
+    assert [matches(e, Filters(topics=("fostering",))) for e in (worcs, kent, national)] == [
+        False, True, False]
+    assert matches(worcs, Filters((WORCS,), topics=("fostering",))) is False  # place AND topic
+    assert all(matches(e, Filters()) for e in (worcs, kent, national))  # nothing = everything
+
+
+def test_sections_order_rank_and_cap():
+    entries = [entry(1, 10, [WORCS], ["inspection"]),
+               entry(2, 2, [], ["inspection"]),  # newest, but no authority
+               entry(3, 30, [SANDWELL], ["inspection"],
+                     [{"authority": SANDWELL, "grade": "good", "scope": "overall",
+                       "kind": "full inspection", "date": "2026-11"}]),
+               entry(4, 5, [KENT], ["fostering", "funding"]),
+               entry(5, 5, [], []),
+               entry(6, 200, [WORCS], ["inspection"])]  # older than the week
+    start, end = week_before(SEND)
+    chosen = select(entries, Filters(), start, end, TOPICS, cap=2)
+    assert [s.key for s in chosen.sections] == ["inspection", "fostering", "other"]
+    inspection = chosen.sections[0]
+    assert [e.story.lead.id for e in inspection.stories] == [3, 1]  # judgement, then named
+    assert inspection.more == 1 and chosen.count == 5
+    assert [j["authority"] for j in chosen.watch] == [SANDWELL]
+    assert chosen.sections[2].title == "Other news"
+
+
+def test_a_subscriber_gets_only_their_places_and_their_watch():
+    entries = [entry(1, 10, [WORCS], ["inspection"],
+                     [{"authority": WORCS, "grade": None, "scope": "overall",
+                       "kind": "monitoring visit", "date": None}]),
+               entry(2, 10, [KENT], ["inspection"],
+                     [{"authority": KENT, "grade": "good", "scope": "overall",
+                       "kind": "full inspection", "date": None}])]
+    start, end = week_before(SEND)
+    chosen = select(entries, Filters((WORCS,)), start, end, TOPICS)
+    assert [e.story.lead.id for s in chosen.sections for e in s.stories] == [1]
+    assert [j["authority"] for j in chosen.watch] == [WORCS]
+    assert select(entries, Filters(topics=("send",)), start, end, TOPICS).empty
