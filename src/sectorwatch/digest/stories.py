@@ -50,6 +50,10 @@ class Item:
     official: bool = False
     """From the body that made the news (GOV.UK for Ofsted and DfE announcements)."""
     word_count: int = 0
+    url: str = ""
+    lead: str = ""
+    """The first sentences, as the digest shows them."""
+    source_name: str = ""
 
 
 @dataclass(frozen=True)
