@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from sectorwatch import __version__
 from sectorwatch.sources import REGISTRY
-from sectorwatch.sources.base import Duration, Settings, Size, SourceBase, SourceId
+from sectorwatch.sources.base import Duration, HttpUrl, Settings, Size, SourceBase, SourceId
 
 ENV_VAR = "SECTORWATCH_CONFIG"
 DEFAULT_UA = (
@@ -76,6 +76,49 @@ class TaggingSettings(Settings):
         0.2, ge=0, le=1, description="…and this share of the article's strongest topic.")
 
 
+class SmtpSettings(Settings):
+    """Where the smtp transport delivers."""
+
+    host: str = Field("localhost", description="SMTP server.")
+    port: int = Field(587, ge=1, le=65535, description="587 for STARTTLS, 465 for TLS.")
+    security: typing.Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="Certificates are always verified; none only for 127.0.0.1.")
+    username: str | None = Field(None, description="Login name, if the server wants one.")
+    password_env: str = Field("SECTORWATCH_SMTP_PASSWORD",
+                              description="Environment variable holding the password.")
+    timeout: Duration = Field(30.0, gt=0, description="Seconds for each SMTP exchange.")
+    rate: float = Field(10.0, gt=0, description="Messages per second, at most.")
+
+    @field_validator("security")
+    @classmethod
+    def _no_plaintext_off_loopback(cls, value: str, info) -> str:
+        host = (info.data or {}).get("host", "")
+        if value == "none" and host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("plain SMTP is only allowed to this machine (127.0.0.1)")
+        return value
+
+
+class DigestSettings(Settings):
+    """The weekly digest email."""
+
+    from_address: str = Field("Sectorwatch <digest@sectorwatch.example.org>",
+                              description="From: header (its domain must be yours).")
+    reply_to: str = Field("digest@sectorwatch.example.org", description="A mailbox you read.")
+    list_id: str = Field("Sectorwatch weekly <weekly.sectorwatch.example.org>",
+                         description="List-Id: header.")
+    base_url: HttpUrl = Field("https://sectorwatch.example.org",
+                              description="Where /u/TOKEN (unsubscribe) and /m/TOKEN live.")
+    unsubscribe_mailto: str = Field("unsubscribe@sectorwatch.example.org",
+                                    description="mailto: offered beside the unsubscribe URL.")
+    transport: typing.Literal["outbox", "smtp"] = Field(
+        "outbox", description="outbox writes .eml files; smtp sends.")
+    outbox_dir: str = Field("outbox", description="Folder the outbox transport writes to.")
+    send_empty: bool = Field(False, description="Send a 'nothing this week' email.")
+    section_cap: int = Field(8, ge=1, le=50, description="Stories per section, at most.")
+    templates_dir: str | None = Field(None, description="Folder of templates overriding ours.")
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="SMTP transport.")
+
+
 SourceConfig = Annotated[
     typing.Union[tuple(t.settings for t in REGISTRY.values())],  # noqa: UP007
     Field(discriminator="type"),
@@ -91,6 +134,7 @@ class Config(Settings):
     fetch: FetchSettings = Field(default_factory=FetchSettings, description="HTTP behaviour.")
     sources: tuple[SourceConfig, ...] = Field((), description="What to poll.")
     tagging: TaggingSettings = Field(default_factory=TaggingSettings, description="Tagging.")
+    digest: DigestSettings = Field(default_factory=DigestSettings, description="The digest.")
     topics: tuple[TopicSettings, ...] = Field((), description="The topic taxonomy.")
 
     def source(self, source_id: str) -> SourceBase:

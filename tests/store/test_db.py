@@ -152,6 +152,7 @@ def test_a_version_1_database_is_migrated_to_the_fresh_schema(tmp_path):
         for column in ("feed_published_at", "updated_signal", "lead", "standfirst"):
             conn.exec_driver_sql(f"ALTER TABLE articles DROP COLUMN {column}")
         conn.exec_driver_sql("DROP TABLE article_tags")
+        conn.exec_driver_sql("DROP TABLE deliveries")
         conn.exec_driver_sql("DROP TABLE subscribers")
         conn.exec_driver_sql("UPDATE meta SET value = '1'")
     old.close()

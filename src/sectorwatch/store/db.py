@@ -17,6 +17,7 @@ from sectorwatch.errors import SectorwatchError
 from sectorwatch.fetch.decode import decode
 from sectorwatch.models import Article, Link, Page
 from sectorwatch.store import schema as t
+from sectorwatch.store.deliveries import DeliveryStore
 from sectorwatch.store.subscribers import SubscriberStore
 from sectorwatch.store.tags import TagStore, write_tags
 from sectorwatch.tag import Tags
@@ -42,7 +43,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(TagStore, SubscriberStore):
+class Store(TagStore, SubscriberStore, DeliveryStore):
     """A database reached by SQLAlchemy URL (SQLite by default, in WAL mode)."""
 
     def __init__(self, engine: Engine):

@@ -125,6 +125,19 @@ subscribers = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
+deliveries = sa.Table(
+    "deliveries", metadata,
+    sa.Column("issue", sa.String(16), primary_key=True),  # e.g. 2026-W48
+    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("message_id", sa.Text, nullable=False),  # fixed at the claim: retries reuse it
+    # pending, sending, sent, deferred (a 4xx: next run), skipped (nothing matched), failed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 runs = sa.Table(
     "runs", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -183,7 +196,13 @@ def _v4_subscribers(conn: Connection) -> None:
     subscribers.create(conn)
 
 
-MIGRATIONS: list[Migration] = [_v2_extraction_fields, _v3_tags, _v4_subscribers]
+def _v5_deliveries(conn: Connection) -> None:
+    """The delivery log: one row per (issue, subscriber), claimed before sending."""
+    deliveries.create(conn)
+
+
+MIGRATIONS: list[Migration] = [_v2_extraction_fields, _v3_tags, _v4_subscribers,
+                               _v5_deliveries]
 
 
 def schema_version() -> int:

@@ -43,13 +43,17 @@ class SubscriberStore:
                 t.subscribers.c.email == email).values(status=status, updated_at=_now())
             ).rowcount > 0
 
-    def subscribers(self, status: str | None = None) -> list[tuple[SubscriberSpec, str]]:
-        """(subscriber, token), by address."""
+    def subscriber_rows(self, status: str | None = None
+                        ) -> list[tuple[int, SubscriberSpec, str]]:
+        """(id, subscriber, token), by address."""
         query = sa.select(t.subscribers).order_by(t.subscribers.c.email)
         if status:
             query = query.where(t.subscribers.c.status == status)
         with self.engine.connect() as conn:
             rows = list(conn.execute(query))
-        return [(SubscriberSpec(r.email, r.name, r.status, r.format,
-                                Filters(**{k: tuple(v) for k, v in json.loads(r.filters).items()})),
-                 r.token) for r in rows]
+        return [(r.id, SubscriberSpec(r.email, r.name, r.status, r.format, Filters(
+            **{k: tuple(v) for k, v in json.loads(r.filters).items()})), r.token) for r in rows]
+
+    def subscribers(self, status: str | None = None) -> list[tuple[SubscriberSpec, str]]:
+        """(subscriber, token), by address."""
+        return [(spec, token) for _, spec, token in self.subscriber_rows(status)]
