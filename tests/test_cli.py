@@ -245,3 +245,32 @@ def test_subscribe_list_export_import_unsubscribe(tmp_path):
     listing = sw("subscribers", "list", "--status", "active", cwd=tmp_path).stdout
     assert "sam@example.org" in listing and "jo@example.org" not in listing
     assert sw("unsubscribe", "nobody@example.org", cwd=tmp_path).returncode == 2
+
+
+def test_digest_preview_send_and_list_on_fetched_articles(tmp_path, make_site):
+    site = make_site()
+    site.route("/feed", rss(site.base, [("/news/w", "Ofsted rates Worcestershire"),
+                                        ("/news/r", "Roadworks on Bath Road")]),
+               "application/rss+xml")
+    site.route("/news/w", article_html("Ofsted rates Worcestershire", SEED_004.split("\n\n")))
+    site.route("/news/r", article_html("Roadworks on Bath Road", [
+        "Worcestershire County Council will close Bath Road for three weeks of resurfacing "
+        "from Monday, with diversions signed through the city centre for all traffic."] * 2))
+    (tmp_path / "config.yaml").write_text(
+        f'database_url: "sqlite:///{tmp_path}/sw.db"\n{FAST_FETCH}\n'
+        "digest:\n  outbox_dir: outbox\nsources:\n"
+        f"  - {{id: paper, type: feed, url: '{site.base}/feed', relevance_filter: true}}\n")
+    assert sw("fetch", cwd=tmp_path).returncode == 0
+    week = "2026-W48"  # the feed's items are dated 20-21 November: the issue of Monday 23rd
+    sw("subscribe", "jo@example.org", "--authority", "Worcestershire", cwd=tmp_path)
+    preview = sw("digest", "preview", "--week", week, "--subscriber", "jo@example.org",
+                 cwd=tmp_path)
+    assert preview.returncode == 0, preview.stderr
+    text = (tmp_path / "preview" / f"digest-{week}.txt").read_text()
+    assert "Ofsted rates Worcestershire" in text and "Roadworks" not in text
+    first = sw("digest", "send", "--week", week, cwd=tmp_path)
+    assert first.returncode == 0 and "sent 1" in first.stdout
+    assert sorted(p.suffix for p in (tmp_path / "outbox").iterdir()) == [".eml", ".html"]
+    assert "sent 0" in sw("digest", "send", "--week", week, cwd=tmp_path).stdout
+    assert week in sw("digest", "list", cwd=tmp_path).stdout
+    assert sw("digest", "send", "--week", "next week", cwd=tmp_path).returncode == 2

@@ -100,4 +100,4 @@ def main() -> None:
 
 
 # The sub-commands register themselves on `cli` when their modules are imported.
-from sectorwatch.cli import articles, fetching, subscribers  # noqa: E402,F401
+from sectorwatch.cli import articles, digest, fetching, subscribers  # noqa: E402,F401

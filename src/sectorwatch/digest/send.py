@@ -29,6 +29,9 @@ class SendReport:
     errors: list[str] = field(default_factory=list)
 
 
+BACKGROUND = 1000  # stored articles outside the week that calibrate how rare a word is
+
+
 def issue_key(send_at: datetime) -> str:
     """An issue is named by its ISO week in London: 2026-W48."""
     year, week, _ = send_at.astimezone(LONDON).isocalendar()
@@ -47,16 +50,20 @@ def week_entries(config: Config, store: Store, start: datetime, end: datetime
         if not start <= when < end:
             continue
         t = store.tags(row.id)
-        tags[row.id] = t
         source = sources.get(row.source_id)
+        if source is not None and source.relevance_filter and not t["topic"]:
+            continue  # a general outlet's story with no sector topic: roadworks, cricket
+        tags[row.id] = t
         items.append(Item(
             row.id, row.source_id, row.title, row.text, when,
             frozenset(a["code"] for a in t["authority"] if a["role"] == "primary"),
             truncated=bool(row.truncated), official=bool(source and source.type == "govuk"),
             word_count=row.word_count, url=row.url, lead=row.lead or "",
             source_name=source.label if source else row.source_id))
+    background = [f"{r.title} {r.title} {r.text}" for r in store.articles(limit=BACKGROUND)
+                  if not start <= (r.published_at or r.first_seen_at) < end]
     entries = []
-    for story in group_stories(items):
+    for story in group_stories(items, background=background):
         all_tags = [tags[i.id] for i in story.items]
         codes = frozenset(a["code"] for t in all_tags for a in t["authority"])
         scores: dict[str, float] = {}

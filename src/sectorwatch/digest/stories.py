@@ -33,6 +33,7 @@ SIMILAR = 0.15  # cosine at or above which two articles tell one story (see test
 WINDOW = timedelta(days=10)  # outlets report an event within days of each other
 TOP_TERMS = 25  # terms per article in the candidate index
 SHARED_TERMS = 4  # top terms two articles must share to be compared at all
+COMPARE_ALL = 300  # up to this many articles, every pair is compared
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,16 @@ class Story:
 
 
 def group_stories(items: Sequence[Item], similar: float = SIMILAR,
-                  window: timedelta = WINDOW) -> list[Story]:
+                  window: timedelta = WINDOW, background: Sequence[str] = ()) -> list[Story]:
     """Group items into stories; stories come in the order of their leads' dates, newest
-    first. Each article belongs to exactly one story."""
+    first. Each article belongs to exactly one story.
+
+    ``background``: other articles' texts, so how rare a word is is judged on more than
+    one week (in a quiet week every shared word looks rare).
+    """
     if not items:
         return []
-    vectors = _tfidf([f"{i.title} {i.title} {i.text}" for i in items])
+    vectors = _tfidf([f"{i.title} {i.title} {i.text}" for i in items], background)
     parent = list(range(len(items)))
     joined_at: dict[int, float] = {}
 
@@ -123,10 +128,12 @@ def _terms(text: str) -> Counter:
     return terms
 
 
-def _tfidf(texts: list[str]) -> list[dict[str, float]]:
+def _tfidf(texts: list[str], background: Sequence[str] = ()) -> list[dict[str, float]]:
     counts = [_terms(t) for t in texts]
     df = Counter(term for c in counts for term in c)
-    n = len(texts)
+    for text in background:
+        df.update(_terms(text).keys())
+    n = len(texts) + len(background)
     vectors = []
     for c in counts:
         vec = {t: (1 + math.log(tf)) * math.log((1 + n) / (1 + df[t])) for t, tf in c.items()}
@@ -136,7 +143,10 @@ def _tfidf(texts: list[str]) -> list[dict[str, float]]:
 
 
 def _candidates(vectors: list[dict[str, float]]) -> set[tuple[int, int]]:
-    """Pairs that share enough of their most telling terms to be worth comparing."""
+    """Pairs that share enough of their most telling terms to be worth comparing (every
+    pair, when there are few enough to compare them all)."""
+    if len(vectors) <= COMPARE_ALL:
+        return {(a, b) for a in range(len(vectors)) for b in range(a + 1, len(vectors))}
     index: dict[str, list[int]] = defaultdict(list)
     for k, vec in enumerate(vectors):
         for term in sorted(vec, key=vec.__getitem__, reverse=True)[:TOP_TERMS]:
