@@ -31,6 +31,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/fetch.py
 	$(BIN)/python benchmarks/extraction.py
 	$(BIN)/python benchmarks/tagging.py
+	$(BIN)/python benchmarks/digest.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache build src/*.egg-info

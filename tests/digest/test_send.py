@@ -174,3 +174,18 @@ def test_the_outbox_writes_eml_and_html(tmp_path, store, db_url):
 def test_issue_keys_are_london_iso_weeks():
     assert issue_key(SEND) == "2026-W48"
     assert issue_key(datetime(2027, 1, 1, 8, tzinfo=LONDON)) == "2026-W53"
+
+
+def test_shared_renderings_are_personalised(tmp_path, store, db_url):
+    store.save_subscriber(SubscriberSpec("a@example.org", "Ann <b>", filters=Filters()))
+    store.save_subscriber(SubscriberSpec("b@example.org", "", filters=Filters()))
+    config = parse_config(f'database_url: "{db_url}"\nsources: []\n', "t.yaml")
+    outbox = tmp_path / "outbox"
+    send_issue(config, store, OutboxTransport(outbox), SEND, entries=ENTRIES)
+    tokens = {spec.email: token for spec, token in store.subscribers()}
+    pages = {p.name: p.read_text() for p in outbox.glob("*.html")}
+    ann, bea = (pages[k] for k in sorted(pages))
+    assert "for Ann &lt;b&gt;" in ann and tokens["a@example.org"] in ann
+    assert tokens["b@example.org"] in bea and tokens["a@example.org"] not in bea
+    assert "for " not in bea.split("<h1")[1].split("</p>")[0]
+    assert "SWx" not in ann + bea  # no placeholder left behind

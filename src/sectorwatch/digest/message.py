@@ -43,5 +43,7 @@ def build_message(rendered: Rendered, *, to: str, name: str, token: str, msg_id:
     msg["Precedence"] = "bulk"
     msg.set_content(rendered.text, cte="quoted-printable")
     if fmt == "html":
-        msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+        # base64: as 7-bit safe as quoted-printable, and encoded in C (QP of a 30 KB page
+        # cost 8 ms a message in pure Python)
+        msg.add_alternative(rendered.html, subtype="html", cte="base64")
     return msg

@@ -3,14 +3,16 @@ once per (issue, subscriber) through the delivery log."""
 
 from __future__ import annotations
 
+import html
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from sectorwatch.config import Config
 from sectorwatch.digest.message import build_message, manage_url, message_id, unsubscribe_url
-from sectorwatch.digest.render import environment, render
+from sectorwatch.digest.render import Rendered, clean_header_text, environment, render
 from sectorwatch.digest.select import LONDON, Tagged, select, week_before
 from sectorwatch.digest.stories import Item, group_stories
 from sectorwatch.digest.transport import SendError, Transport
@@ -30,6 +32,16 @@ class SendReport:
 
 
 BACKGROUND = 1000  # stored articles outside the week that calibrate how rare a word is
+RENDER_CACHE = 256  # renderings kept for subscribers who share filters
+NAME, TOKEN = "SWxNAMEx9q", "SWxTOKENx9q"  # placeholders: plain ASCII, survive escaping
+
+
+def personalise(rendered: Rendered, name: str, token: str) -> Rendered:
+    """A shared rendering made one reader's: their name (escaped for HTML) and token."""
+    safe_name = clean_header_text(name, 80)
+    return replace(rendered,
+                   html=rendered.html.replace(NAME, html.escape(safe_name)).replace(TOKEN, token),
+                   text=rendered.text.replace(NAME, safe_name).replace(TOKEN, token))
 
 
 def issue_key(send_at: datetime) -> str:
@@ -93,6 +105,7 @@ def send_issue(config: Config, store: Store, transport: Transport, send_at: date
     store.open_deliveries(issue, [(sid, message_id(settings)) for sid in subscribers])
     env = environment(Path(settings.templates_dir) if settings.templates_dir else None)
     topics = [(t.slug, t.label) for t in config.topics]
+    cache: OrderedDict[tuple, Rendered | None] = OrderedDict()  # per filters, LRU-bounded
     while (claimed := store.claim_delivery(issue)) is not None:
         sid, msg_id = claimed
         if sid not in subscribers:  # unsubscribed since the issue opened
@@ -100,14 +113,22 @@ def send_issue(config: Config, store: Store, transport: Transport, send_at: date
             report.skipped += 1
             continue
         spec, token = subscribers[sid]
-        chosen = select(entries, spec.filters, start, end, topics, settings.section_cap)
-        if chosen.empty and not settings.send_empty:
+        key = (spec.filters, bool(spec.name))
+        if key not in cache:
+            chosen = select(entries, spec.filters, start, end, topics, settings.section_cap)
+            cache[key] = None if chosen.empty and not settings.send_empty else render(
+                chosen, name=NAME if spec.name else "", issue_date=send_at,
+                manage_url=manage_url(settings, TOKEN),
+                unsubscribe_url=unsubscribe_url(settings, TOKEN), env=env)
+            if len(cache) > RENDER_CACHE:
+                cache.popitem(last=False)
+        cache.move_to_end(key)
+        template = cache[key]
+        if template is None:
             store.mark_delivery(issue, sid, "skipped", "nothing matched")
             report.skipped += 1
             continue
-        rendered = render(chosen, name=spec.name, issue_date=send_at,
-                          manage_url=manage_url(settings, token),
-                          unsubscribe_url=unsubscribe_url(settings, token), env=env)
+        rendered = personalise(template, spec.name, token)
         msg = build_message(rendered, to=spec.email, name=spec.name, token=token,
                             msg_id=msg_id, settings=settings, fmt=spec.format)
         try:
