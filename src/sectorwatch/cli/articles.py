@@ -7,7 +7,6 @@ import json
 import re
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
@@ -16,9 +15,6 @@ from rich.table import Table
 from sectorwatch.cli import EXIT_FAILED, EXIT_OK, Context, cli, console, errors, when
 from sectorwatch.errors import SectorwatchError
 from sectorwatch.sources.base import ExtractRules
-
-if TYPE_CHECKING:
-    pass
 
 
 @cli.command()

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
 from sectorwatch.cli import Context, cli, console
-
-if TYPE_CHECKING:
-    pass
 
 
 @cli.command()
