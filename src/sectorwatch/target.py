@@ -62,8 +62,5 @@ def template_for(config: Config, source_id: str) -> Template | None:
     parsed = make_url(config.database_url)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
         return None  # nothing stored yet: do not create a database just to look
-    store = Store.open(config.database_url)
-    try:
+    with Store.open(config.database_url) as store:
         return learn(store.raw_samples(source_id, 40))
-    finally:
-        store.close()

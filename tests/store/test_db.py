@@ -187,3 +187,10 @@ def test_tags_are_stored_with_the_article_and_replaced_whole(store):
     assert store.replace_tags(row.id, tagger.tag("", a.text, "2024-01-01")) is False
     assert store.replace_tags(row.id, tagger.tag("", "Medway council.", "2024-01-01")) is True
     assert [t["code"] for t in store.tags(row.id)["authority"]] == ["E06000035"]
+
+
+def test_a_store_closes_when_its_block_ends_even_on_error(db_url):
+    with pytest.raises(RuntimeError), Store.open(db_url) as store:
+        store.start_run(dry_run=False)
+        raise RuntimeError("boom")
+    assert store.engine.pool.checkedout() == 0

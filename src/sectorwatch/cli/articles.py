@@ -47,13 +47,10 @@ def articles(obj: Context, since: str | None, source_id: str | None, limit: int,
         codes = codes_for(authorities, regions)
     except KeyError as exc:
         raise click.BadParameter(str(exc.args[0]), param_hint="--authority/--region") from None
-    store = obj.store(config)
-    try:
+    with obj.store(config) as store:
         rows = store.articles(since=since_at, source_id=source_id, limit=limit,
                               authorities=codes, topics=topics)
         tags = {r.id: store.tags(r.id) for r in rows}
-    finally:
-        store.close()
     if fmt == "json":
         click.echo(json.dumps([_article_json(r) | {"tags": tags[r.id]} for r in rows], indent=2,
                               ensure_ascii=False))
@@ -135,11 +132,8 @@ def reextract(obj: Context, source_id: str | None) -> None:
     from sectorwatch.pipeline import reextract as run_reextract
 
     config = obj.config()
-    store = obj.store(config)
-    try:
+    with obj.store(config) as store:
         report = run_reextract(config, store, source_id)
-    finally:
-        store.close()
     for error in report.errors:
         errors.print(f"[red]failed[/] {escape(error)}")
     console.print(f"{report.total} articles re-extracted: {report.changed} changed, "
@@ -206,11 +200,8 @@ def retag(obj: Context, source_id: str | None) -> None:
     from sectorwatch.pipeline import retag as run_retag
 
     config = obj.config()
-    store = obj.store(config)
-    try:
+    with obj.store(config) as store:
         total, changed = run_retag(config, store, source_id)
-    finally:
-        store.close()
     console.print(f"{total} articles re-tagged: {changed} changed")
 
 

@@ -48,8 +48,7 @@ def preview(obj: Context, email: str | None, week: str | None, out: Path) -> Non
     config = obj.config()
     send_at = _send_time(week)
     start, end = week_before(send_at)
-    store = obj.store(config)
-    try:
+    with obj.store(config) as store:
         entries = week_entries(config, store, start, end)
         name, filters, token = "", Filters(), "PREVIEW"
         if email:
@@ -59,8 +58,6 @@ def preview(obj: Context, email: str | None, week: str | None, out: Path) -> Non
                 raise SubscriberError(f"{address} is not a subscriber")
             (spec, token), = found
             name, filters = spec.name, spec.filters
-    finally:
-        store.close()
     settings = config.digest
     topics = [(t.slug, t.label) for t in config.topics]
     chosen = select(entries, filters, start, end, topics, settings.section_cap)
@@ -90,8 +87,7 @@ def send(obj: Context, week: str | None, dry_run: bool) -> None:
 
     config = obj.config()
     send_at = _send_time(week)
-    store = obj.store(config)
-    try:
+    with obj.store(config) as store:
         if dry_run:
             start, end = week_before(send_at)
             entries = week_entries(config, store, start, end)
@@ -108,8 +104,6 @@ def send(obj: Context, week: str | None, dry_run: bool) -> None:
             report = send_issue(config, store, transport, send_at)
         finally:
             transport.close()
-    finally:
-        store.close()
     console.print(f"issue {report.issue}: {report.stories} stories; sent {report.sent}, "
                   f"skipped {report.skipped}, deferred {report.deferred}, "
                   f"failed {report.failed}")
@@ -123,11 +117,8 @@ def send(obj: Context, week: str | None, dry_run: bool) -> None:
 def list_issues(obj: Context) -> None:
     """Past issues and how their deliveries went."""
     config = obj.config()
-    store = obj.store(config)
-    try:
+    with obj.store(config) as store:
         counts = store.delivery_counts()
-    finally:
-        store.close()
     table = Table()
     for column in ("issue", "sent", "skipped", "deferred", "failed", "pending"):
         table.add_column(column, justify="right" if column != "issue" else "left")

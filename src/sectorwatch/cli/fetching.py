@@ -30,13 +30,9 @@ def fetch(obj: Context, source_ids: tuple[str, ...], dry_run: bool, force: bool)
     from sectorwatch.progress import RichProgress
 
     config = obj.config()
-    store = obj.store(config)
-    try:
-        with RichProgress(console) as progress:
-            report = run_all(config, store, source_ids=source_ids, force=force, dry_run=dry_run,
-                             progress=progress)
-    finally:
-        store.close()
+    with obj.store(config) as store, RichProgress(console) as progress:
+        report = run_all(config, store, source_ids=source_ids, force=force, dry_run=dry_run,
+                         progress=progress)
     console.print(summary_table(report, config))
     if dry_run:
         for src in report.sources:
@@ -72,11 +68,8 @@ def summary_table(report: RunReport, config: Config) -> Table:
 def sources(obj: Context) -> None:
     """List configured sources and their health."""
     config = obj.config()
-    store = obj.store(config)
-    try:
+    with obj.store(config) as store:
         health = store.health()
-    finally:
-        store.close()
     table = Table()
     for name in ("id", "type", "enabled", "last success", "health", "next poll"):
         table.add_column(name, overflow="fold", no_wrap=name == "id")

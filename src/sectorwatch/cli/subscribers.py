@@ -31,11 +31,8 @@ def subscribe(obj: Context, email: str, name: str, authorities: tuple[str, ...],
     config = obj.config()
     filters = resolve_filters(authorities, regions, topics, [t.slug for t in config.topics])
     spec = SubscriberSpec(check_email(email), name, "active", fmt, filters)
-    store = obj.store(config)
-    try:
+    with obj.store(config) as store:
         outcome = store.save_subscriber(spec)
-    finally:
-        store.close()
     console.print(f"{outcome} {escape(spec.email)}: follows {escape(filters.describe())}")
 
 
@@ -47,13 +44,10 @@ def unsubscribe(obj: Context, email: str) -> None:
     from sectorwatch.digest.subscribers import SubscriberError, check_email
 
     config = obj.config()
-    store = obj.store(config)
-    try:
+    with obj.store(config) as store:
         address = check_email(email)
         if not store.set_subscriber_status(address, "unsubscribed"):
             raise SubscriberError(f"{address} is not a subscriber")
-    finally:
-        store.close()
     console.print(f"unsubscribed {escape(address)}")
 
 
@@ -68,11 +62,8 @@ def subscribers_group() -> None:
 def subscribers_list(obj: Context, status: str | None) -> None:
     """Show subscribers and what they follow."""
     config = obj.config()
-    store = obj.store(config)
-    try:
+    with obj.store(config) as store:
         rows = store.subscribers(status)
-    finally:
-        store.close()
     table = Table()
     for column in ("email", "name", "status", "format", "follows"):
         table.add_column(column, overflow="fold")
@@ -91,11 +82,8 @@ def subscribers_export(obj: Context, path: Path) -> None:
     from sectorwatch.digest.subscribers import to_csv
 
     config = obj.config()
-    store = obj.store(config)
-    try:
+    with obj.store(config) as store:
         rows = [spec for spec, _ in store.subscribers()]
-    finally:
-        store.close()
     path.write_text(to_csv(rows), encoding="utf-8")
     console.print(f"{len(rows)} subscribers written to {escape(str(path))}")
 
@@ -109,11 +97,8 @@ def subscribers_import(obj: Context, path: Path) -> None:
 
     config = obj.config()
     specs = parse_csv(path.read_text(encoding="utf-8-sig"), [t.slug for t in config.topics])
-    store = obj.store(config)
-    try:
+    with obj.store(config) as store:
         outcomes = [store.save_subscriber(spec) for spec in specs]
-    finally:
-        store.close()
     console.print(f"{outcomes.count('added')} added, {outcomes.count('updated')} updated")
 
 

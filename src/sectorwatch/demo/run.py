@@ -42,8 +42,7 @@ def run_demo(workdir: Path, console: Console) -> int:
         config = parse_config(text, str(workdir / "config.yaml"))
         console.print(f"Serving {len(sites)} sector sites on 127.0.0.1; fresh database "
                       f"{workdir / 'sectorwatch.db'}")
-        store = Store.open(config.database_url)
-        try:
+        with Store.open(config.database_url) as store:
             with RichProgress(console) as progress:
                 report = run_all(config, store, force=True, progress=progress)
             console.print(summary_table(report, config))
@@ -58,7 +57,5 @@ def run_demo(workdir: Path, console: Console) -> int:
                                   f"{escape(row.title)} [dim]({topics})[/]")
             console.print(f"Try: sectorwatch --config {workdir / 'config.yaml'} articles "
                           "--region 'West Midlands'")
-        finally:
-            store.close()
     console.print("[dim]The weekly digest comes in a later issue.[/]")
     return 0 if report.ok else 1

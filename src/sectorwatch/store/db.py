@@ -83,6 +83,12 @@ class Store(TagStore, SubscriberStore, DeliveryStore):
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     # -- schema ---------------------------------------------------------------------------
 
     def migrate(self) -> int:
