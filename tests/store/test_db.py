@@ -152,6 +152,7 @@ def test_a_version_1_database_is_migrated_to_the_fresh_schema(tmp_path):
         for column in ("feed_published_at", "updated_signal", "lead", "standfirst"):
             conn.exec_driver_sql(f"ALTER TABLE articles DROP COLUMN {column}")
         conn.exec_driver_sql("DROP TABLE article_tags")
+        conn.exec_driver_sql("DROP TABLE issues")
         conn.exec_driver_sql("DROP TABLE deliveries")
         conn.exec_driver_sql("DROP TABLE subscribers")
         conn.exec_driver_sql("UPDATE meta SET value = '1'")
@@ -160,8 +161,10 @@ def test_a_version_1_database_is_migrated_to_the_fresh_schema(tmp_path):
 
     def columns(store):
         with store.engine.connect() as conn:
-            return {r[1]: (r[2], r[3]) for r in conn.exec_driver_sql(
-                "PRAGMA table_info(articles)")}
+            tables = conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'table'").scalars().all()
+            return {table: {r[1]: (r[2], r[3]) for r in conn.exec_driver_sql(
+                f"PRAGMA table_info({table})")} for table in sorted(tables)}
 
     assert columns(migrated) == columns(fresh)
     with migrated.engine.connect() as conn:

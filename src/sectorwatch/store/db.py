@@ -18,6 +18,7 @@ from sectorwatch.fetch.decode import decode
 from sectorwatch.models import Article, Link, Page
 from sectorwatch.store import schema as t
 from sectorwatch.store.deliveries import DeliveryStore
+from sectorwatch.store.issues import IssueStore
 from sectorwatch.store.subscribers import SubscriberStore
 from sectorwatch.store.tags import TagStore, write_tags
 from sectorwatch.tag import Tags
@@ -43,7 +44,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(TagStore, SubscriberStore, DeliveryStore):
+class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore):
     """A database reached by SQLAlchemy URL (SQLite by default, in WAL mode)."""
 
     def __init__(self, engine: Engine):

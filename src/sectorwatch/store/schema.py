@@ -136,6 +136,18 @@ deliveries = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("last_error", sa.Text),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime),  # a deferred row is not retried before this
+)
+
+issues = sa.Table(
+    "issues", metadata,
+    sa.Column("key", sa.String(16), primary_key=True),  # e.g. 2026-W48
+    sa.Column("send_at", UTCDateTime, nullable=False),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    sa.Column("ends_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("story_count", sa.Integer, nullable=False),
+    sa.Column("stories", sa.Text, nullable=False),  # JSON: the week's stories, frozen
 )
 
 runs = sa.Table(
@@ -197,12 +209,21 @@ def _v4_subscribers(conn: Connection) -> None:
 
 
 def _v5_deliveries(conn: Connection) -> None:
-    """The delivery log: one row per (issue, subscriber), claimed before sending."""
-    deliveries.create(conn)
+    """The delivery log: one row per (issue, subscriber), claimed before sending. Created
+    as it stood at version 5 (later steps add to it), not from today's definition."""
+    sa.Table("deliveries", sa.MetaData(), *(
+        c._copy() for c in deliveries.columns if c.name != "next_attempt_at")).create(conn)
+
+
+def _v6_issues(conn: Connection) -> None:
+    """Issues frozen at their first send (a rerun sends the same digest; the archive shows
+    it), and a retry time for deferred deliveries."""
+    issues.create(conn)
+    add_column(conn, "deliveries", "next_attempt_at", UTCDateTime())
 
 
 MIGRATIONS: list[Migration] = [_v2_extraction_fields, _v3_tags, _v4_subscribers,
-                               _v5_deliveries]
+                               _v5_deliveries, _v6_issues]
 
 
 def schema_version() -> int:

@@ -1,0 +1,39 @@
+"""Issues of the digest (table issues), frozen when first sent: a rerun sends the same
+stories, and the archive shows what went out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from sectorwatch.store import schema as t
+
+
+class IssueStore:
+    """Mixed into Store."""
+
+    def freeze_issue(self, key: str, send_at: datetime, starts_at: datetime,
+                     ends_at: datetime, stories: str, story_count: int) -> str:
+        """Store the issue's stories (JSON) unless it is frozen already; returns the stored
+        JSON, which is the earlier one if there was one."""
+        i = t.issues
+        with self._write() as conn:
+            found = conn.execute(sa.select(i.c.stories).where(i.c.key == key)).scalar()
+            if found is not None:
+                return found
+            conn.execute(sa.insert(i).values(
+                key=key, send_at=send_at, starts_at=starts_at, ends_at=ends_at,
+                created_at=datetime.now(UTC), story_count=story_count, stories=stories))
+            return stories
+
+    def issue(self, key: str) -> sa.Row | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.issues).where(t.issues.c.key == key)).first()
+
+    def issue_list(self) -> list[sa.Row]:
+        """Every frozen issue without its stories, newest first."""
+        i = t.issues
+        cols = [c for c in i.c if c.name != "stories"]
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(*cols).order_by(i.c.send_at.desc())))
