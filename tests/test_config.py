@@ -160,3 +160,17 @@ def test_the_shipped_taxonomy_is_used_when_a_config_has_no_topics(tmp_path):
 def test_topic_phrases_need_numeric_weights():
     [p] = problems("topics:\n  - {slug: x, label: X, phrases: {ofsted: lots}}\n")
     assert p.path == "topics[0].phrases.ofsted"
+
+
+def test_section_order_must_name_real_sections():
+    with pytest.raises(ConfigError) as info:
+        parse_config("digest:\n  section_order: [inspection, fostring]\n", "c.yaml")
+    [problem] = info.value.problems
+    assert problem.path == "digest.section_order[1]" and problem.line == 2
+    assert "'fostering'" in problem.hint
+    with pytest.raises(ConfigError) as info:
+        parse_config("digest:\n  sections: region\n  section_order: [West Midland]\n", "c.yaml")
+    assert "'West Midlands'" in info.value.problems[0].hint
+    config = parse_config("digest:\n  sections: region\n  section_order: [London, national]\n",
+                          "c.yaml")
+    assert config.digest.section_order == ("London", "national")

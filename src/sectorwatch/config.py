@@ -88,6 +88,8 @@ class SmtpSettings(Settings):
                               description="Environment variable holding the password.")
     timeout: Duration = Field(30.0, gt=0, description="Seconds for each SMTP exchange.")
     rate: float = Field(10.0, gt=0, description="Messages per second, at most.")
+    messages_per_connection: int = Field(
+        100, ge=1, description="Reconnect after this many messages (some relays cap it).")
 
     @field_validator("security")
     @classmethod
@@ -115,6 +117,13 @@ class DigestSettings(Settings):
     outbox_dir: str = Field("outbox", description="Folder the outbox transport writes to.")
     send_empty: bool = Field(False, description="Send a 'nothing this week' email.")
     section_cap: int = Field(8, ge=1, le=50, description="Stories per section, at most.")
+    sections: typing.Literal["topic", "region"] = Field(
+        "topic", description="Group stories into sections by topic or by region.")
+    section_order: tuple[str, ...] = Field(
+        (), description="Sections shown first, in this order (topic slugs or region names).")
+    retry_delays: tuple[Duration, ...] = Field(
+        (300.0, 900.0, 3600.0, 10_800.0, 21_600.0),
+        description="Waits before retrying a deferred (4xx) message; then it fails.")
     templates_dir: str | None = Field(None, description="Folder of templates overriding ours.")
     smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="SMTP transport.")
 
@@ -227,11 +236,33 @@ def parse_config(text: str, filename: str) -> Config:
     except ValidationError as exc:
         problems.extend(_problem(err, data, lines, filename) for err in exc.errors())
         config = None
+    if config is not None:
+        problems.extend(_cross_checks(config, lines, filename))
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.path))
         raise ConfigError(problems)
     assert config is not None
     return config
+
+
+def _cross_checks(config: Config, lines: dict, file: str) -> Iterator[Problem]:
+    """Settings that name other settings or packaged data must name real ones."""
+    from sectorwatch.tag.authorities import gazetteer
+
+    digest = config.digest
+    if digest.sections == "region":
+        known = sorted({a["region"] for a in gazetteer().authorities.values()
+                        if a.get("region")} | {"national"})
+    else:
+        known = [t.slug for t in config.topics] + ["other"]
+    for i, key in enumerate(digest.section_order):
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            yield Problem(file, f"digest.section_order[{i}]",
+                          f"no {digest.sections} section {key!r}",
+                          lines.get(("digest", "section_order", i)),
+                          f"did you mean {close[0]!r}?" if close else
+                          f"known: {', '.join(known)}")
 
 
 def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: dict, problems: list, file: str):

@@ -97,6 +97,18 @@ def test_a_full_week_stays_under_the_clipping_limit():
     assert "25 more" in out.html and "25 more" in out.text
 
 
-def test_an_empty_week_says_so():
+def test_an_empty_week_says_so_in_a_short_email():
     out = rendered(Selection(BEGIN, END, ()))
-    assert "Nothing matched" in out.html and "Nothing matched" in out.text
+    assert "Nothing this week matched" in out.html and "Nothing this week matched" in out.text
+    assert "nothing new" in out.subject and out.preheader.startswith("Nothing this week")
+    assert len(out.text.splitlines()) < 15
+
+
+def test_text_lines_fit_78_columns_except_links():
+    entries = tuple(tagged(n, title="A long headline about children's services " * 4)
+                    for n in range(3))
+    out = rendered(selection(*entries))
+    long = [line for line in out.text.splitlines()
+            if len(line) > 78 and not line.strip().startswith("http")]
+    assert long == []
+    assert "1. A long headline" in out.text and "\n   children's services" in out.text

@@ -2,13 +2,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sectorwatch.digest.select import LONDON, Tagged, matches, select, week_before
+from sectorwatch.digest.select import (
+    LONDON,
+    NATIONAL,
+    Tagged,
+    matches,
+    section_order,
+    select,
+    week_before,
+)
 from sectorwatch.digest.stories import Item, Story
 from sectorwatch.digest.subscribers import Filters
 
 SEND = datetime(2026, 11, 23, 8, tzinfo=LONDON)  # a Monday, 08:00 London
-TOPICS = [("inspection", "Ofsted & inspection"), ("fostering", "Fostering"),
-          ("funding", "Funding & spending")]
+TAXONOMY = [("inspection", "Ofsted & inspection"), ("fostering", "Fostering"),
+            ("funding", "Funding & spending")]
+TOPICS = section_order("topic", TAXONOMY)
 WORCS, KENT, SANDWELL = "E10000034", "E10000016", "E08000028"
 REGIONS = {WORCS: "West Midlands", KENT: "South East", SANDWELL: "West Midlands"}
 
@@ -77,3 +86,34 @@ def test_a_subscriber_gets_only_their_places_and_their_watch():
     assert [e.story.lead.id for s in chosen.sections for e in s.stories] == [1]
     assert [j["authority"] for j in chosen.watch] == [WORCS]
     assert select(entries, Filters(topics=("send",)), start, end, TOPICS).empty
+
+
+def test_sections_can_come_in_a_configured_order():
+    order = section_order("topic", TAXONOMY, ["funding", "other"])
+    assert [k for k, _ in order] == ["funding", "other", "inspection", "fostering"]
+    regions = section_order("region", TAXONOMY, ["West Midlands"])
+    assert regions[0] == ("West Midlands", "West Midlands") and regions[-1][0] == NATIONAL
+    assert len(regions) == 13  # twelve regions and nations, then national news
+
+
+def test_sections_by_region_put_a_story_where_the_reader_follows():
+    both = entry(1, 5, [KENT, WORCS], ["inspection"])
+    national = entry(2, 5, [], ["funding"])
+    kent = entry(3, 6, [KENT], ["fostering"])
+    start, end = week_before(SEND)
+    regions = section_order("region", TAXONOMY)
+    chosen = select([both, national, kent], Filters(), start, end, regions, by="region")
+    assert [(s.key, [e.story.lead.id for e in s.stories]) for s in chosen.sections] == [
+        ("South East", [1, 3]), (NATIONAL, [2])]  # Kent sorts before Worcestershire
+    follows_worcs = select([both, national, kent], Filters(regions=("West Midlands",)),
+                           start, end, regions, by="region")
+    assert [(s.key, len(s.stories)) for s in follows_worcs.sections] == [("West Midlands", 1)]
+
+
+def test_equal_selections_have_equal_signatures():
+    entries = [entry(1, 5, [WORCS], ["inspection"]), entry(2, 5, [KENT], ["fostering"])]
+    start, end = week_before(SEND)
+    one = select(entries, Filters((WORCS,)), start, end, TOPICS)
+    two = select(entries, Filters(regions=("West Midlands",)), start, end, TOPICS)
+    everything = select(entries, Filters(), start, end, TOPICS)
+    assert one.signature == two.signature != everything.signature

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import email
+import os
 import socket
+import threading
 from datetime import datetime, timedelta
 from email import policy
 
@@ -16,6 +18,7 @@ from sectorwatch.digest.send import issue_key, send_issue
 from sectorwatch.digest.stories import Item, Story
 from sectorwatch.digest.subscribers import Filters, SubscriberSpec
 from sectorwatch.digest.transport import OutboxTransport, SendError, SmtpTransport
+from sectorwatch.lock import Busy, exclusive, lock_path
 
 SEND = datetime(2026, 11, 23, 8, tzinfo=LONDON)
 WORCS, KENT = "E10000034", "E10000016"
@@ -24,6 +27,8 @@ WORCS, KENT = "E10000034", "E10000016"
 class Inbox:
     def __init__(self, refuse: dict[str, str] | None = None):
         self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list[list[str]] = []
+        self.sessions: set[int] = set()
         self.refuse = refuse or {}
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -35,6 +40,8 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.original_content,
                                                       policy=policy.default))
+        self.envelopes.append(list(envelope.rcpt_tos))
+        self.sessions.add(id(session))
         return "250 Message accepted"
 
 
@@ -56,11 +63,12 @@ def smtp():
         c.stop()
 
 
-def config_for(port: int, db_url: str):
+def config_for(port: int, db_url: str, digest: str = "", smtp: str = ""):
     return parse_config(f"""database_url: "{db_url}"
 digest:
   transport: smtp
-  smtp: {{host: 127.0.0.1, port: {port}, security: none, rate: 1000}}
+  smtp: {{host: 127.0.0.1, port: {port}, security: none, rate: 1000{smtp}}}
+{digest}
 sources: []
 """, "test.yaml")
 
@@ -110,11 +118,11 @@ def test_a_crash_between_two_sends_then_a_rerun_delivers_exactly_once(smtp, stor
     class Crashing(SmtpTransport):
         calls = 0
 
-        def send(self, msg, key):
+        def send(self, msg):
             Crashing.calls += 1
             if Crashing.calls == 3:
                 raise KeyboardInterrupt  # the process dies between the 2nd and 3rd send
-            super().send(msg, key)
+            super().send(msg)
 
     with pytest.raises(KeyboardInterrupt):
         send_issue(config, store, Crashing(config.digest.smtp), SEND, entries=ENTRIES)
@@ -189,3 +197,104 @@ def test_shared_renderings_are_personalised(tmp_path, store, db_url):
     assert tokens["b@example.org"] in bea and tokens["a@example.org"] not in bea
     assert "for " not in bea.split("<h1")[1].split("</p>")[0]
     assert "SWx" not in ann + bea  # no placeholder left behind
+
+
+def test_a_deferred_message_is_retried_after_its_wait_then_given_up(smtp, store, db_url):
+    inbox, port = smtp({"busy@example.org": "451 4.7.1 try later"})
+    subscribe(store, ("busy@example.org", Filters()), ("ok@example.org", Filters()))
+    config = config_for(port, db_url, "  retry_delays: [0s, 1h]")
+    first = send_issue(config, store, SmtpTransport(config.digest.smtp), SEND, entries=ENTRIES)
+    assert (first.sent, first.deferred) == (1, 1)
+    # due at once (a 0s wait): retried, deferred again, now for an hour
+    second = send_issue(config, store, SmtpTransport(config.digest.smtp), SEND)
+    assert (second.sent, second.deferred) == (0, 1)
+    assert store.next_retry("2026-W48") > datetime.now(LONDON) + timedelta(minutes=50)
+    third = send_issue(config, store, SmtpTransport(config.digest.smtp), SEND)
+    assert (third.sent, third.deferred, third.failed) == (0, 0, 0)  # not due yet
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE deliveries SET next_attempt_at = NULL")
+    fourth = send_issue(config, store, SmtpTransport(config.digest.smtp), SEND)
+    assert fourth.failed == 1 and store.next_retry("2026-W48") is None  # out of waits
+    assert len(inbox.messages) == 1
+
+
+def test_an_issue_is_frozen_at_its_first_send(smtp, store, db_url):
+    inbox, port = smtp()
+    subscribe(store, ("a@example.org", Filters()))
+    config = config_for(port, db_url)
+    send_issue(config, store, SmtpTransport(config.digest.smtp), SEND, entries=ENTRIES[:1])
+    subscribe(store, ("b@example.org", Filters()))  # joins later the same week
+    later = [*ENTRIES, story(3, KENT, "A story stored after the first send")]
+    report = send_issue(config, store, SmtpTransport(config.digest.smtp), SEND, entries=later)
+    assert report.sent == 1 and report.stories == 1
+    texts = [m.get_body(("plain",)).get_content() for m in inbox.messages]
+    assert all("Worcestershire improves" in t and "Kent" not in t for t in texts)
+    [row] = store.issue_list()
+    assert (row.key, row.story_count) == ("2026-W48", 1)
+
+
+def test_a_stop_request_ends_the_run_between_messages(smtp, store, db_url):
+    inbox, port = smtp()
+    subscribe(store, *((f"p{i}@example.org", Filters()) for i in range(5)))
+    config = config_for(port, db_url)
+    stop = threading.Event()
+
+    class StopAfterTwo(SmtpTransport):
+        def send(self, msg):
+            super().send(msg)
+            if len(inbox.messages) == 2:
+                stop.set()  # as SIGTERM does, while a message is in flight
+
+    report = send_issue(config, store, StopAfterTwo(config.digest.smtp), SEND,
+                        entries=ENTRIES, stop=stop)
+    assert report.stopped and report.sent == 2
+    assert store.delivery_counts()["2026-W48"] == {"sent": 2, "pending": 3}
+    rest = send_issue(config, store, SmtpTransport(config.digest.smtp), SEND)
+    assert rest.sent == 3 and len({m["To"] for m in inbox.messages}) == 5 == len(inbox.messages)
+
+
+def test_a_second_sender_is_refused_while_one_runs(smtp, store, db_url):
+    _inbox, port = smtp()
+    subscribe(store, ("a@example.org", Filters()))
+    config = config_for(port, db_url)
+    with exclusive(lock_path(db_url, "send"), "sending the digest"), \
+            pytest.raises(Busy) as info:
+        send_issue(config, store, SmtpTransport(config.digest.smtp), SEND, entries=ENTRIES)
+    assert str(os.getpid()) in info.value.message
+    assert store.delivery_counts() == {}
+
+
+def test_connections_are_renewed_every_n_messages(smtp, store, db_url):
+    inbox, port = smtp()
+    subscribe(store, *((f"p{i}@example.org", Filters()) for i in range(5)))
+    config = config_for(port, db_url, smtp=", messages_per_connection: 2")
+    transport = SmtpTransport(config.digest.smtp)
+    send_issue(config, store, transport, SEND, entries=ENTRIES)
+    transport.close()
+    assert len(inbox.messages) == 5 and len(inbox.sessions) == 3
+
+
+def test_an_injection_in_a_subscriber_name_reaches_nobody_else(smtp, store, db_url):
+    inbox, port = smtp()
+    for payload in ("Jo\r\nBcc: evil@example.com", "=?UTF-8?Q?=0A?=Bcc: injected@example.com",
+                    "Jo\u2028Bcc: evil@example.com"):
+        store.save_subscriber(SubscriberSpec(f"{len(payload)}@example.org", payload,
+                                             filters=Filters()))
+    config = config_for(port, db_url)
+    report = send_issue(config, store, SmtpTransport(config.digest.smtp), SEND, entries=ENTRIES)
+    assert report.sent == 3
+    assert all(len(rcpts) == 1 and rcpts[0].endswith("@example.org") and "evil" not in rcpts[0]
+               for rcpts in inbox.envelopes)
+    assert all(m["Bcc"] is None and len(m.get_all("To")) == 1 for m in inbox.messages)
+
+
+def test_a_server_that_is_down_stops_the_run_and_loses_no_one(store, db_url):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here
+    subscribe(store, ("a@example.org", Filters()), ("b@example.org", Filters()))
+    config = config_for(port, db_url)
+    with pytest.raises(SendError) as info:
+        send_issue(config, store, SmtpTransport(config.digest.smtp), SEND, entries=ENTRIES)
+    assert info.value.fatal and "cannot reach" in info.value.message
+    assert store.delivery_counts()["2026-W48"] == {"pending": 2}

@@ -27,7 +27,9 @@ def test_filters_resolve_names_codes_and_case():
     f = resolve_filters(["worcestershire", "E06000019"], ["west midlands"], ["inspection"],
                         TOPICS)
     assert f == Filters(("E10000034", "E06000019"), ("West Midlands",), ("inspection",))
-    assert f.describe() == "Worcestershire, Herefordshire; West Midlands; inspection"
+    assert f.describe() == "Herefordshire, Worcestershire; West Midlands; inspection"
+    assert f == Filters(("E06000019", "E10000034", "E06000019"), ("West Midlands",),
+                        ("inspection",))  # order and repeats do not matter
     assert Filters().describe() == "everything"
 
 

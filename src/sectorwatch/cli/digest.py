@@ -34,22 +34,19 @@ def _send_time(week: str | None) -> datetime:
 @digest_group.command("preview")
 @click.option("--subscriber", "email", metavar="EMAIL", help="As this subscriber sees it.")
 @click.option("--week", metavar="YYYY-Www", help="The issue sent that Monday (default: now).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("preview"),
-              show_default=True, help="Folder for the .html and .txt files.")
+@click.option("--out", type=click.Path(dir_okay=True, path_type=Path), default=Path("preview"),
+              show_default=True,
+              help="Folder for the .html and .txt files, or a FILE.html to write.")
 @click.pass_obj
 def preview(obj: Context, email: str | None, week: str | None, out: Path) -> None:
     """Write the digest's HTML and text to files, send nothing."""
-    from sectorwatch.digest.message import manage_url, unsubscribe_url
-    from sectorwatch.digest.render import environment, render
-    from sectorwatch.digest.select import select, week_before
-    from sectorwatch.digest.send import issue_key, week_entries
+    from sectorwatch.digest.send import IssueRenderer, issue_entries, issue_key
     from sectorwatch.digest.subscribers import Filters, SubscriberError, check_email
 
     config = obj.config()
     send_at = _send_time(week)
-    start, end = week_before(send_at)
     with obj.store(config) as store:
-        entries = week_entries(config, store, start, end)
+        entries = issue_entries(config, store, send_at)
         name, filters, token = "", Filters(), "PREVIEW"
         if email:
             address = check_email(email)
@@ -58,16 +55,15 @@ def preview(obj: Context, email: str | None, week: str | None, out: Path) -> Non
                 raise SubscriberError(f"{address} is not a subscriber")
             (spec, token), = found
             name, filters = spec.name, spec.filters
-    settings = config.digest
-    topics = [(t.slug, t.label) for t in config.topics]
-    chosen = select(entries, filters, start, end, topics, settings.section_cap)
-    env = environment(Path(settings.templates_dir) if settings.templates_dir else None)
-    rendered = render(chosen, name=name, issue_date=send_at,
-                      manage_url=manage_url(settings, token),
-                      unsubscribe_url=unsubscribe_url(settings, token), env=env)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"digest-{issue_key(send_at)}"
-    html, text = stem.with_suffix(".html"), stem.with_suffix(".txt")
+    renderer = IssueRenderer(config, entries, send_at)
+    chosen = renderer.selection(filters)
+    rendered = renderer.render(chosen, name, token)
+    if out.suffix.lower() in (".html", ".htm"):
+        html, text = out, out.with_suffix(".txt")
+    else:
+        stem = out / f"digest-{issue_key(send_at)}"
+        html, text = stem.with_suffix(".html"), stem.with_suffix(".txt")
+    html.parent.mkdir(parents=True, exist_ok=True)
     html.write_text(rendered.html, encoding="utf-8")
     text.write_text(rendered.text, encoding="utf-8")
     console.print(f"{chosen.count} stories, {len(rendered.html.encode()):,} bytes of HTML")
@@ -81,23 +77,23 @@ def preview(obj: Context, email: str | None, week: str | None, out: Path) -> Non
 @click.pass_obj
 def send(obj: Context, week: str | None, dry_run: bool) -> None:
     """Send the issue to every active subscriber (safe to run again: nobody gets it twice)."""
-    from sectorwatch.digest.select import select, week_before
-    from sectorwatch.digest.send import issue_key, send_issue, week_entries
+    from sectorwatch.digest.send import IssueRenderer, issue_entries, issue_key, send_issue
     from sectorwatch.digest.transport import transport_for
 
     config = obj.config()
     send_at = _send_time(week)
     with obj.store(config) as store:
         if dry_run:
-            start, end = week_before(send_at)
-            entries = week_entries(config, store, start, end)
-            topics = [(t.slug, t.label) for t in config.topics]
+            renderer = IssueRenderer(config, issue_entries(config, store, send_at), send_at)
+            sent = store.delivery_counts(issue_key(send_at)).get(issue_key(send_at), {})
             for _, spec, _ in store.subscriber_rows("active"):
-                chosen = select(entries, spec.filters, start, end, topics,
-                                config.digest.section_cap)
-                console.print(f"{escape(spec.email)}: {chosen.count} stories")
-            console.print(f"issue {issue_key(send_at)}: {len(entries)} stories this week "
-                          "(dry run: nothing sent)")
+                chosen = renderer.selection(spec.filters)
+                what = (f"{chosen.count} stories" if not chosen.empty else
+                        "nothing matched" + ("" if config.digest.send_empty else
+                                             " (not sent)"))
+                console.print(f"{escape(spec.email)}: {what}")
+            console.print(f"issue {issue_key(send_at)}: {len(renderer.entries)} stories; "
+                          f"{sent.get('sent', 0)} already sent (dry run: nothing sent)")
             return
         transport = transport_for(config.digest)
         try:
@@ -115,14 +111,27 @@ def send(obj: Context, week: str | None, dry_run: bool) -> None:
 @digest_group.command("list")
 @click.pass_obj
 def list_issues(obj: Context) -> None:
-    """Past issues and how their deliveries went."""
+    """Past issues: their week, stories, and how their deliveries went."""
+    from sectorwatch.digest.select import LONDON
+
     config = obj.config()
     with obj.store(config) as store:
+        issues = store.issue_list()
         counts = store.delivery_counts()
     table = Table()
-    for column in ("issue", "sent", "skipped", "deferred", "failed", "pending"):
-        table.add_column(column, justify="right" if column != "issue" else "left")
-    for issue, c in counts.items():
-        table.add_row(issue, *(str(c.get(k, 0)) for k in ("sent", "skipped", "deferred",
-                                                           "failed", "pending")))
+    table.add_column("issue")
+    table.add_column("covers")
+    for column in ("stories", "sent", "skipped", "deferred", "failed", "pending"):
+        table.add_column(column, justify="right")
+    for row in issues:
+        c = counts.get(row.key, {})
+        pending = c.get("pending", 0) + c.get("sending", 0)
+        table.add_row(row.key, f"{row.starts_at.astimezone(LONDON):%-d %b} to "
+                      f"{row.ends_at.astimezone(LONDON):%-d %b %Y}",
+                      str(row.story_count),
+                      *(str(c.get(k, 0)) for k in ("sent", "skipped", "deferred", "failed")),
+                      str(pending))
+    if not issues:
+        console.print("No issue has been sent yet.")
+        return
     console.print(table)

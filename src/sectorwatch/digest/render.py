@@ -6,7 +6,9 @@ that reaches a header goes through clean_header_text.
 
 from __future__ import annotations
 
+import functools
 import re
+import textwrap
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,40 +58,80 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     env.filters["clean"] = clean_header_text
+    env.filters["wrap"] = wrap
     return env
 
 
+@functools.lru_cache(maxsize=8192)
+def wrap(text: str, width: int = 75, indent: int = 3, first: bool = True) -> str:
+    """Text wrapped to ``width`` and indented (the first line too, unless ``first`` is
+    false). Cached: the same story is wrapped once however many digests hold it."""
+    pad = " " * indent
+    lines = textwrap.wrap(text, width - indent, break_on_hyphens=False) or [""]
+    return "\n".join(line if k == 0 and not first else pad + line
+                     for k, line in enumerate(lines))
+
+
 def render(selection: Selection, *, name: str, issue_date: datetime, manage_url: str,
-           unsubscribe_url: str, env: jinja2.Environment | None = None) -> Rendered:
+           unsubscribe_url: str, env: jinja2.Environment | None = None,
+           views: dict[int, dict] | None = None) -> Rendered:
+    """``views``: story views by lead id, shared across calls for one issue, so each story
+    is prepared once however many subscribers' digests hold it."""
     env = env or environment()
-    names = {code: info["name"] for code, info in gazetteer().authorities.items()}
+    views = {} if views is None else views
+    names = _names()
     sections = [{"title": s.title, "more": s.more,
-                 "stories": [_story(e, names) for e in s.stories]}
+                 "stories": [_view(e, views) for e in s.stories]}
                 for s in selection.sections]
-    watch = [{**j, "name": names.get(j.get("authority"), j.get("authority") or "")}
-             for j in selection.watch]
+    watch = [{**j, "name": names.get(j.get("authority"), j.get("authority") or ""),
+              "date": month_name(j.get("date"))} for j in selection.watch]
     topics = ", ".join(s.title for s in selection.sections[:3])
     count = selection.count
     preheader = clean_header_text(
         f"This week: {count} stor{'y' if count == 1 else 'ies'}" +
         (f" — {topics}" if topics else "") +
         (f"; {len(watch)} Ofsted judgement{'s' * (len(watch) != 1)}" if watch else ""), 100)
-    subject = clean_header_text(f"Children's services this week: {issue_date:%-d %B %Y}")
-    context = {"sections": sections, "watch": watch, "name": name, "preheader": preheader,
-               "subject": subject, "start": selection.start, "end": selection.end,
-               "manage_url": manage_url, "unsubscribe_url": unsubscribe_url, "count": count}
+    subject = clean_header_text(
+        f"Children's services this week: {issue_date:%-d %B %Y}" if not selection.empty
+        else "Children's services this week: nothing new on what you follow")
+    if selection.empty:
+        preheader = "Nothing this week matched the authorities and topics you follow."
+    context = {"sections": sections, "watch": watch, "name": clean_header_text(name, 80),
+               "preheader": preheader, "subject": subject, "start": selection.start,
+               "end": selection.end, "manage_url": manage_url,
+               "unsubscribe_url": unsubscribe_url, "count": count}
     html = _INLINER.inline(env.get_template("digest.html.j2").render(context))
     text = env.get_template("digest.txt.j2").render(context)
     return Rendered(subject, preheader, html, text)
 
 
-def _story(entry: Tagged, names: dict[str, str]) -> dict:
+def month_name(value: str | None) -> str | None:
+    """'2026-11' → 'November 2026' (a judgement's month as the article states it)."""
+    try:
+        return datetime.strptime(value or "", "%Y-%m").strftime("%B %Y")
+    except ValueError:
+        return value
+
+
+@functools.cache
+def _names() -> dict[str, str]:
+    return {code: info["name"] for code, info in gazetteer().authorities.items()}
+
+
+def _view(entry: Tagged, views: dict[int, dict]) -> dict:
+    """What the templates show of a story; scraped text cleaned of control characters and
+    bounded (autoescaping still does the HTML escaping)."""
     lead = entry.story.lead
-    return {
-        "title": lead.title, "url": safe_url(lead.url), "source": lead.source_name or
-        lead.source_id, "date": lead.published, "lead": lead.lead,
+    if lead.id in views:
+        return views[lead.id]
+    names = _names()
+    view = views[lead.id] = {
+        "title": clean_header_text(lead.title, 300), "url": safe_url(lead.url),
+        "source": clean_header_text(lead.source_name or lead.source_id, 80),
+        "date": lead.published, "lead": clean_header_text(lead.lead, 600),
         "authorities": [names.get(c, c) for c in sorted(entry.primary)],
         "judged": bool(entry.judgements),
-        "also": [{"source": o.source_name or o.source_id, "url": safe_url(o.url)}
-                 for o in entry.story.others],
+        "also": [{"source": clean_header_text(o.source_name or o.source_id, 80),
+                  "url": safe_url(o.url)} for o in entry.story.others],
     }
+    return view

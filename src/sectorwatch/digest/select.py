@@ -1,5 +1,6 @@
 """What one subscriber's digest holds: the week's stories that match their filters, in
-sections, with the week's Ofsted judgements in an Authority watch block. Pure functions.
+sections (by topic or by region), with the week's Ofsted judgements in an Authority watch
+block. Pure functions.
 
 A story matches when it is about a followed place (an authority they follow, or one in a
 region they follow) and, if they follow topics, about one of those topics; no filters at
@@ -20,6 +21,8 @@ from sectorwatch.tag.authorities import gazetteer
 
 LONDON = ZoneInfo("Europe/London")
 OTHER = "other"  # the section for stories with no topic
+NATIONAL = "national"  # the section, by region, for stories about no one place
+LABELS = {OTHER: "Other news", NATIONAL: "National and sector-wide"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,14 @@ class Selection:
     def count(self) -> int:
         return sum(len(s.stories) + s.more for s in self.sections)
 
+    @property
+    def signature(self) -> tuple:
+        """Equal for two selections that render the same (so one rendering serves both)."""
+        return (tuple((s.key, tuple(e.story.lead.id for e in s.stories), s.more)
+                      for s in self.sections),
+                tuple((j.get("authority"), j.get("grade"), j.get("scope"), j.get("kind"),
+                       j.get("date")) for j in self.watch))
+
 
 def week_before(send_at: datetime, days: int = 7) -> tuple[datetime, datetime]:
     """The window a digest sent at ``send_at`` covers: the ``days`` before it, counted in
@@ -78,24 +89,53 @@ def matches(entry: Tagged, filters: Filters) -> bool:
     return not filters.topics or bool(set(entry.topics) & set(filters.topics))
 
 
+def section_order(by: str, topics: Sequence[tuple[str, str]],
+                  first: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(key, label) of every section in display order: those named in ``first``, then the
+    rest (topics in taxonomy order, regions alphabetically), then the catch-all."""
+    if by == "region":
+        pairs = [(r, r) for r in sorted({a["region"] for a in gazetteer().authorities.values()
+                                         if a.get("region")})] + [(NATIONAL, LABELS[NATIONAL])]
+    else:
+        pairs = [*topics, (OTHER, LABELS[OTHER])]
+    rank = {key: k for k, key in enumerate(first)}
+    return sorted(pairs, key=lambda p: rank.get(p[0], len(rank)))
+
+
 def select(entries: Sequence[Tagged], filters: Filters, start: datetime, end: datetime,
-           topic_order: Sequence[tuple[str, str]], cap: int = 8) -> Selection:
-    """Sections in ``topic_order`` ((slug, label) pairs), each story in the section of its
-    strongest topic the subscriber follows (or its strongest topic)."""
+           sections: Sequence[tuple[str, str]], cap: int = 8, by: str = "topic"
+           ) -> Selection:
+    """The stories that match, in ``sections`` ((key, label) pairs in display order; see
+    section_order). By topic, each story sits in its strongest topic the subscriber
+    follows (or its strongest topic); by region, in the region of the authority it is
+    about that the subscriber follows (or its first), or in National when about none."""
     chosen = [e for e in entries if start <= e.story.lead.published < end and matches(e, filters)]
-    labels = dict(topic_order)
+    labels = dict(sections)
+    fallback = NATIONAL if by == "region" else OTHER
     buckets: dict[str, list[Tagged]] = {}
     for entry in chosen:
-        followed = [t for t in entry.topics if not filters.topics or t in filters.topics]
-        key = followed[0] if followed else (entry.topics[0] if entry.topics else OTHER)
-        buckets.setdefault(key if key in labels else OTHER, []).append(entry)
-    sections = []
-    for key in [*labels, OTHER]:
+        key = _region_key(entry, filters) if by == "region" else _topic_key(entry, filters)
+        buckets.setdefault(key if key in labels else fallback, []).append(entry)
+    out = []
+    for key, label in sections:
         items = sorted(buckets.get(key, []), key=_rank)
         if items:
-            sections.append(Section(key, labels.get(key, "Other news"), tuple(items[:cap]),
-                                    max(0, len(items) - cap)))
-    return Selection(start, end, tuple(sections), _watch(chosen, filters))
+            out.append(Section(key, label, tuple(items[:cap]), max(0, len(items) - cap)))
+    return Selection(start, end, tuple(out), _watch(chosen, filters))
+
+
+def _topic_key(entry: Tagged, filters: Filters) -> str:
+    followed = [t for t in entry.topics if not filters.topics or t in filters.topics]
+    return followed[0] if followed else (entry.topics[0] if entry.topics else OTHER)
+
+
+def _region_key(entry: Tagged, filters: Filters) -> str:
+    authorities = gazetteer().authorities
+    about = [(code, authorities[code]["region"])
+             for code in sorted(entry.primary) or sorted(entry.authorities)
+             if authorities.get(code, {}).get("region")]
+    followed = [r for code, r in about if r in filters.regions or code in filters.authorities]
+    return (followed or [r for _, r in about] or [NATIONAL])[0]
 
 
 def _watch(chosen: Sequence[Tagged], filters: Filters) -> tuple[dict, ...]:

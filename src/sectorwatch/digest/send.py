@@ -1,23 +1,42 @@
 """Send one issue of the digest: the week's stories, one message per subscriber, exactly
-once per (issue, subscriber) through the delivery log."""
+once per (issue, subscriber) through the delivery log.
+
+An issue is named by its ISO week and frozen at its first send, so a run that is cut off
+and run again sends the same stories. Renderings are shared: subscribers whose filters
+select the same stories get one rendering, personalised with their name and token.
+"""
 
 from __future__ import annotations
 
 import html
+import logging
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sectorwatch.config import Config
-from sectorwatch.digest.message import build_message, manage_url, message_id, unsubscribe_url
+from sectorwatch.digest import snapshot
+from sectorwatch.digest.message import Composer, manage_url, message_id, unsubscribe_url
 from sectorwatch.digest.render import Rendered, clean_header_text, environment, render
-from sectorwatch.digest.select import LONDON, Tagged, select, week_before
+from sectorwatch.digest.select import LONDON, Selection, Tagged, section_order, select, week_before
 from sectorwatch.digest.stories import Item, group_stories
+from sectorwatch.digest.subscribers import Filters
 from sectorwatch.digest.transport import SendError, Transport
+from sectorwatch.lock import exclusive, lock_path
 from sectorwatch.store import Store
 from sectorwatch.tag.authorities import gazetteer
+
+log = logging.getLogger("sectorwatch.digest")
+
+BACKGROUND = 1000  # stored articles outside the week that calibrate how rare a word is
+CLAIM_BATCH = 50  # delivery rows claimed per transaction
+SELECTION_CACHE = 4096  # selections kept, per distinct filters
+RENDER_CACHE = 256  # renderings kept, per distinct selection
+NAME, TOKEN = "SWxNAMEx9q", "SWxTOKENx9q"  # placeholders: plain ASCII, survive escaping
 
 
 @dataclass
@@ -28,12 +47,10 @@ class SendReport:
     skipped: int = 0
     deferred: int = 0
     failed: int = 0
+    stopped: bool = False
+    """A stop was asked for; what was not sent stays pending for the next run."""
+    seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
-
-
-BACKGROUND = 1000  # stored articles outside the week that calibrate how rare a word is
-RENDER_CACHE = 256  # renderings kept for subscribers who share filters
-NAME, TOKEN = "SWxNAMEx9q", "SWxTOKENx9q"  # placeholders: plain ASCII, survive escaping
 
 
 def personalise(rendered: Rendered, name: str, token: str) -> Rendered:
@@ -92,57 +109,160 @@ def week_entries(config: Config, store: Store, start: datetime, end: datetime
     return entries
 
 
-def send_issue(config: Config, store: Store, transport: Transport, send_at: datetime,
-               *, entries: Sequence[Tagged] | None = None) -> SendReport:
+def issue_entries(config: Config, store: Store, send_at: datetime) -> list[Tagged]:
+    """The issue's stories: as frozen when it was first sent, else the week's as they
+    stand (a preview or a dry run freezes nothing)."""
+    row = store.issue(issue_key(send_at))
+    if row is not None:
+        return snapshot.loads(row.stories)
+    return week_entries(config, store, *week_before(send_at))
+
+
+class IssueRenderer:
+    """Selects and renders one issue for many subscribers, sharing the work: a selection
+    per distinct set of filters, a rendering per distinct selection."""
+
+    def __init__(self, config: Config, entries: Sequence[Tagged], send_at: datetime):
+        settings = config.digest
+        self.settings = settings
+        self.entries = entries
+        self.send_at = send_at
+        self.start, self.end = week_before(send_at)
+        self.sections = section_order(settings.sections,
+                                      [(t.slug, t.label) for t in config.topics],
+                                      settings.section_order)
+        self.env = environment(Path(settings.templates_dir) if settings.templates_dir
+                               else None)
+        self.views: dict[int, dict] = {}
+        self._selections: OrderedDict[Filters, Selection] = OrderedDict()
+        self._renders: OrderedDict[tuple, Rendered] = OrderedDict()
+
+    def selection(self, filters: Filters) -> Selection:
+        found = _lru_get(self._selections, filters)
+        if found is None:
+            found = select(self.entries, filters, self.start, self.end, self.sections,
+                           self.settings.section_cap, self.settings.sections)
+            _lru_put(self._selections, filters, found, SELECTION_CACHE)
+        return found
+
+    def render(self, selection: Selection, name: str, token: str) -> Rendered:
+        """The digest for one reader (their name and token in place)."""
+        key = (selection.signature, bool(name))
+        shared = _lru_get(self._renders, key)
+        if shared is None:
+            shared = render(selection, name=NAME if name else "", issue_date=self.send_at,
+                            manage_url=manage_url(self.settings, TOKEN),
+                            unsubscribe_url=unsubscribe_url(self.settings, TOKEN),
+                            env=self.env, views=self.views)
+            _lru_put(self._renders, key, shared, RENDER_CACHE)
+        return personalise(shared, name, token)
+
+
+def _lru_get(cache: OrderedDict, key):
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+    return found
+
+
+def _lru_put(cache: OrderedDict, key, value, limit: int) -> None:
+    cache[key] = value
+    if len(cache) > limit:
+        cache.popitem(last=False)
+
+
+def send_issue(config: Config, store: Store, transport: Transport, send_at: datetime, *,
+               entries: Sequence[Tagged] | None = None,
+               stop: threading.Event | None = None) -> SendReport:
     """Send (or finish sending) the issue for ``send_at``. Safe to run again: rows already
-    sent are never sent twice, and a run that was cut off picks up where it stopped."""
+    sent are never sent twice, and a run that was cut off picks up where it stopped.
+
+    ``entries`` freezes these stories instead of the week's stored ones (if the issue is
+    not frozen yet). ``stop``, once set, ends the run after the message in hand.
+    """
+    with exclusive(lock_path(config.database_url, "send"), "sending the digest"):
+        return _send(config, store, transport, send_at, entries, stop or threading.Event())
+
+
+def _send(config: Config, store: Store, transport: Transport, send_at: datetime,
+          entries: Sequence[Tagged] | None, stop: threading.Event) -> SendReport:
+    began = time.monotonic()
     settings = config.digest
-    start, end = week_before(send_at)
     issue = issue_key(send_at)
-    entries = list(entries) if entries is not None else week_entries(config, store, start, end)
-    report = SendReport(issue, stories=len(entries))
+    start, end = week_before(send_at)
+    if store.issue(issue) is None:
+        fresh = list(entries) if entries is not None else week_entries(config, store, start,
+                                                                        end)
+        store.freeze_issue(issue, send_at, start, end, snapshot.dumps(fresh), len(fresh))
+    frozen = snapshot.loads(store.issue(issue).stories)
+    report = SendReport(issue, stories=len(frozen))
     subscribers = {sid: (spec, token) for sid, spec, token in store.subscriber_rows("active")}
     store.open_deliveries(issue, [(sid, message_id(settings)) for sid in subscribers])
-    env = environment(Path(settings.templates_dir) if settings.templates_dir else None)
-    topics = [(t.slug, t.label) for t in config.topics]
-    cache: OrderedDict[tuple, Rendered | None] = OrderedDict()  # per filters, LRU-bounded
-    while (claimed := store.claim_delivery(issue)) is not None:
-        sid, msg_id = claimed
-        if sid not in subscribers:  # unsubscribed since the issue opened
-            store.mark_delivery(issue, sid, "skipped", "no longer subscribed")
-            report.skipped += 1
-            continue
-        spec, token = subscribers[sid]
-        key = (spec.filters, bool(spec.name))
-        if key not in cache:
-            chosen = select(entries, spec.filters, start, end, topics, settings.section_cap)
-            cache[key] = None if chosen.empty and not settings.send_empty else render(
-                chosen, name=NAME if spec.name else "", issue_date=send_at,
-                manage_url=manage_url(settings, TOKEN),
-                unsubscribe_url=unsubscribe_url(settings, TOKEN), env=env)
-            if len(cache) > RENDER_CACHE:
-                cache.popitem(last=False)
-        cache.move_to_end(key)
-        template = cache[key]
-        if template is None:
-            store.mark_delivery(issue, sid, "skipped", "nothing matched")
-            report.skipped += 1
-            continue
-        rendered = personalise(template, spec.name, token)
-        msg = build_message(rendered, to=spec.email, name=spec.name, token=token,
-                            msg_id=msg_id, settings=settings, fmt=spec.format)
-        try:
-            transport.send(msg, f"{issue}-{sid}")
-        except SendError as exc:
-            if exc.fatal:
-                store.mark_delivery(issue, sid, "pending", exc.message)
+    renderer = IssueRenderer(config, frozen, send_at)
+    composer = Composer(settings)
+    log.info("issue %s: %d stories; sending to %d subscribers", issue, len(frozen),
+             len(subscribers))
+    while batch := store.claim_deliveries(issue, CLAIM_BATCH):
+        batch.sort(key=lambda row: (_filters_of(subscribers.get(row[0])), row[0]))
+        for k, (sid, msg_id, attempts) in enumerate(batch):
+            if stop.is_set():
+                store.release_deliveries(issue, [b[0] for b in batch[k:]])
+                report.stopped = True
+                break
+            try:
+                _deliver(store, transport, renderer, composer, report, issue,
+                         subscribers.get(sid), sid, msg_id, attempts)
+            except SendError:
+                store.release_deliveries(issue, [b[0] for b in batch[k:]])
                 raise
-            status = "failed" if exc.permanent else "deferred"
-            store.mark_delivery(issue, sid, status, exc.message)
-            report.failed += status == "failed"
-            report.deferred += status == "deferred"
-            report.errors.append(f"{spec.email}: {exc.message}")
-            continue
-        store.mark_delivery(issue, sid, "sent")
-        report.sent += 1
+        if report.stopped:
+            break
+    report.seconds = time.monotonic() - began
+    log.info("issue %s: sent %d, skipped %d, deferred %d, failed %d in %.1fs%s", issue,
+             report.sent, report.skipped, report.deferred, report.failed, report.seconds,
+             " (stopped; the rest stay pending)" if report.stopped else "")
     return report
+
+
+def _filters_of(subscriber) -> tuple:
+    if subscriber is None:
+        return ()
+    f = subscriber[0].filters
+    return (f.authorities, f.regions, f.topics)
+
+
+def _deliver(store: Store, transport: Transport, renderer: IssueRenderer,
+             composer: Composer, report: SendReport, issue: str, subscriber, sid: int,
+             msg_id: str, attempts: int) -> None:
+    """One claimed row: skip it, or send its message and mark how that went."""
+    if subscriber is None:  # unsubscribed since the issue opened
+        store.mark_delivery(issue, sid, "skipped", "no longer subscribed")
+        report.skipped += 1
+        return
+    spec, token = subscriber
+    chosen = renderer.selection(spec.filters)
+    if chosen.empty and not renderer.settings.send_empty:
+        store.mark_delivery(issue, sid, "skipped", "nothing matched")
+        report.skipped += 1
+        return
+    rendered = renderer.render(chosen, spec.name, token)
+    msg = composer.digest(rendered, key=f"{issue}-{sid}", to=spec.email, name=spec.name,
+                          token=token, msg_id=msg_id, fmt=spec.format)
+    try:
+        transport.send(msg)
+    except SendError as exc:
+        if exc.fatal:
+            raise
+        delays = renderer.settings.retry_delays
+        if exc.permanent or attempts > len(delays):
+            status, retry_at = "failed", None
+            report.failed += 1
+        else:
+            status = "deferred"
+            retry_at = datetime.now(UTC) + timedelta(seconds=delays[attempts - 1])
+            report.deferred += 1
+        store.mark_delivery(issue, sid, status, exc.message, retry_at)
+        report.errors.append(f"{spec.email}: {exc.message}")
+        return
+    store.mark_delivery(issue, sid, "sent")
+    report.sent += 1

@@ -36,6 +36,11 @@ class Filters:
     regions: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # sorted and without repeats, so equal filters compare (and are stored) equal
+        for name in ("authorities", "regions", "topics"):
+            object.__setattr__(self, name, tuple(sorted(set(getattr(self, name)))))
+
     def describe(self) -> str:
         gaz = gazetteer()
         parts = [", ".join(gaz.name(c) for c in self.authorities), ", ".join(self.regions),
