@@ -8,16 +8,17 @@ import smtplib
 import ssl
 import tempfile
 import time
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
 from sectorwatch.config import SmtpSettings
+from sectorwatch.digest.message import Outgoing
 from sectorwatch.errors import SectorwatchError
 
 
 class SendError(SectorwatchError):
-    """``permanent``: this recipient will never get it; ``fatal``: stop the whole run."""
+    """``permanent``: this recipient will never get it; ``fatal``: stop the whole run (the
+    message stays pending for the next run)."""
 
     stage = "send"
 
@@ -28,7 +29,7 @@ class SendError(SectorwatchError):
 
 
 class Transport(Protocol):
-    def send(self, msg: EmailMessage, key: str) -> None: ...
+    def send(self, msg: Outgoing) -> None: ...
     def close(self) -> None: ...
 
 
@@ -39,11 +40,10 @@ class OutboxTransport:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def send(self, msg: EmailMessage, key: str) -> None:
-        self._write(f"{key}.eml", msg.as_bytes())
-        html = msg.get_body(("html",))
-        if html is not None:
-            self._write(f"{key}.html", html.get_content().encode("utf-8"))
+    def send(self, msg: Outgoing) -> None:
+        self._write(f"{msg.key}.eml", msg.data)
+        if msg.html is not None:
+            self._write(f"{msg.key}.html", msg.html.encode("utf-8"))
 
     def _write(self, name: str, data: bytes) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
@@ -56,13 +56,15 @@ class OutboxTransport:
 
 
 class SmtpTransport:
-    """One connection reused, certificates verified, never a plaintext fallback."""
+    """A connection reused for ``messages_per_connection`` messages, certificates verified,
+    never a plaintext fallback, at most ``rate`` messages a second."""
 
     def __init__(self, settings: SmtpSettings, sleep=time.sleep):
         self.settings = settings
         self._conn: smtplib.SMTP | None = None
         self._sleep = sleep
         self._last = 0.0
+        self._on_conn = 0
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -86,36 +88,53 @@ class SmtpTransport:
         except ssl.SSLError as exc:
             raise SendError(f"TLS with {s.host} failed: {exc.reason}", fatal=True) from None
         except OSError as exc:
-            raise SendError(f"cannot reach {s.host}:{s.port}: {exc}") from None
+            raise SendError(f"cannot reach {s.host}:{s.port}: {exc}", fatal=True) from None
         return conn
 
-    def send(self, msg: EmailMessage, key: str) -> None:
+    def send(self, msg: Outgoing) -> None:
         wait = self._last + 1 / self.settings.rate - time.monotonic()
         if wait > 0:
             self._sleep(wait)
         self._last = time.monotonic()
-        if self._conn is None:
-            self._conn = self._connect()
-        try:
-            self._conn.send_message(msg)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, reply = next(iter(exc.recipients.values()))
-            policy = _policy(reply)  # about us, not them: stop, and do not blame the reader
-            raise SendError(f"recipient refused: {code} {reply.decode(errors='replace')}",
-                            permanent=code >= 500 and not policy, fatal=policy) from None
-        except smtplib.SMTPResponseException as exc:
-            policy = exc.smtp_code >= 500 and _policy(exc.smtp_error)
-            raise SendError(f"SMTP {exc.smtp_code} {exc.smtp_error.decode(errors='replace')}",
-                            permanent=exc.smtp_code >= 500, fatal=policy) from None
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            self._conn = None
-            raise SendError(f"connection lost: {exc}") from None
+        if self._on_conn >= self.settings.messages_per_connection:
+            self.close()
+        for attempt in (1, 2):
+            if self._conn is None:
+                self._conn = self._connect()
+                self._on_conn = 0
+            try:
+                self._conn.sendmail(msg.sender, [msg.recipient], msg.data)
+                self._on_conn += 1
+                return
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, reply = next(iter(exc.recipients.values()))
+                policy = _policy(reply)  # about us, not them: stop, and do not blame them
+                raise SendError(f"recipient refused: {code} {reply.decode(errors='replace')}",
+                                permanent=code >= 500 and not policy, fatal=policy) from None
+            except smtplib.SMTPSenderRefused as exc:  # about us: every message would fail
+                raise SendError(_said(exc), fatal=True) from None
+            except smtplib.SMTPDataError as exc:  # a 5xx for the content fails them all
+                raise SendError(_said(exc), permanent=exc.smtp_code >= 500,
+                                fatal=exc.smtp_code >= 500 or exc.smtp_code == 421) from None
+            except smtplib.SMTPResponseException as exc:
+                raise SendError(_said(exc), permanent=exc.smtp_code >= 500 and
+                                not _policy(exc.smtp_error),
+                                fatal=exc.smtp_code == 421 or _policy(exc.smtp_error)) from None
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                self._conn = None  # reconnect once; a second loss stops the run
+                if attempt == 2:
+                    raise SendError(f"connection to {self.settings.host} lost: {exc}",
+                                    fatal=True) from None
 
     def close(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._conn.quit()
             self._conn = None
+
+
+def _said(exc: smtplib.SMTPResponseException) -> str:
+    return f"SMTP {exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
 
 
 def _policy(reply: bytes) -> bool:
