@@ -109,3 +109,38 @@ LOREM = [
     "However, the report said management oversight of children missing from home remained "
     "inconsistent and that return home interviews were not always completed promptly.",
 ]
+
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; never a downloaded browser
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by Playwright. Skipped where Debian's chromium is not
+    installed, unless SECTORWATCH_REQUIRE_BROWSER is set (CI sets it after installing)."""
+    import os
+
+    if not CHROMIUM.exists():
+        if os.environ.get("SECTORWATCH_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                              args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where a test saves what it rendered: $SECTORWATCH_SCREENSHOTS, or the test's tmp."""
+    import os
+
+    folder = Path(os.environ.get("SECTORWATCH_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
