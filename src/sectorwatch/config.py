@@ -87,6 +87,8 @@ class SmtpSettings(Settings):
     password_env: str = Field("SECTORWATCH_SMTP_PASSWORD",
                               description="Environment variable holding the password.")
     timeout: Duration = Field(30.0, gt=0, description="Seconds for each SMTP exchange.")
+    ca_file: str | None = Field(
+        None, description="PEM file of a private CA to trust as well (verification stays on).")
     rate: float = Field(10.0, gt=0, description="Messages per second, at most.")
     messages_per_connection: int = Field(
         100, ge=1, description="Reconnect after this many messages (some relays cap it).")

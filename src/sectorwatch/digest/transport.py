@@ -22,8 +22,9 @@ class SendError(SectorwatchError):
 
     stage = "send"
 
-    def __init__(self, message: str, *, permanent: bool = False, fatal: bool = False):
-        super().__init__(message)
+    def __init__(self, message: str, *, permanent: bool = False, fatal: bool = False,
+                 hint: str | None = None):
+        super().__init__(message, hint=hint)
         self.permanent = permanent
         self.fatal = fatal
 
@@ -68,28 +69,46 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context()
+        try:
+            context = ssl.create_default_context(cafile=s.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise SendError(f"cannot read the CA file {s.ca_file}: {exc}", fatal=True) from None
+        opened: list[smtplib.SMTP] = []
         try:
             if s.security == "tls":
-                conn = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+                opened.append(smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
+                                               context=context))
             else:
-                conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                opened.append(smtplib.SMTP(s.host, s.port, timeout=s.timeout))
                 if s.security == "starttls":
-                    conn.starttls(context=context)
+                    try:
+                        opened[0].starttls(context=context)
+                    except smtplib.SMTPNotSupportedError:  # never carry on in plain text
+                        raise SendError(f"{s.host} does not offer STARTTLS", fatal=True,
+                                        hint="use security: tls on port 465") from None
             if s.username:
                 password = os.environ.get(s.password_env)
                 if password is None:
-                    raise SendError(f"${s.password_env} is not set", fatal=True)
-                conn.login(s.username, password)
+                    raise SendError(f"${s.password_env} is not set", fatal=True,
+                                    hint="the SMTP password comes from the environment")
+                opened[0].login(s.username, password)
+            return opened.pop()
         except smtplib.SMTPNotSupportedError:
-            raise SendError(f"{s.host} does not offer STARTTLS", fatal=True) from None
+            raise SendError(f"{s.host} offers no login (AUTH)", fatal=True,
+                            hint="remove digest.smtp.username if it needs none") from None
         except smtplib.SMTPAuthenticationError as exc:
             raise SendError(f"SMTP login refused: {exc.smtp_code}", fatal=True) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise SendError(f"{s.host}'s certificate was not trusted: "
+                            f"{exc.verify_message}", fatal=True,
+                            hint="set digest.smtp.ca_file for a private CA") from None
         except ssl.SSLError as exc:
             raise SendError(f"TLS with {s.host} failed: {exc.reason}", fatal=True) from None
         except OSError as exc:
             raise SendError(f"cannot reach {s.host}:{s.port}: {exc}", fatal=True) from None
-        return conn
+        finally:
+            for conn in opened:  # set up failed half-way: let the server go
+                conn.close()
 
     def send(self, msg: Outgoing) -> None:
         wait = self._last + 1 / self.settings.rate - time.monotonic()
