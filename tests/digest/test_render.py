@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default
@@ -76,7 +77,8 @@ def test_html_and_text_carry_the_story_once_with_its_other_outlets():
     assert "Authority watch" in out.html and "monitoring visit" in out.text
     assert "https://sw.example/u/TOKEN" in out.html and "Unsubscribe: https://sw.example/u/TOKEN" \
         in out.text
-    assert "Also reported by Worcester News" in out.text and "https://e.org/a" in out.text
+    assert "Also reported by:\n     Worcester News: https://wn.example/x" in out.text
+    assert "https://e.org/a" in out.text
     assert "<" not in out.text and "&amp;" not in out.text
     assert out.subject == "Children's services this week: 23 November 2026"
 
@@ -112,3 +114,11 @@ def test_text_lines_fit_78_columns_except_links():
             if len(line) > 78 and not line.strip().startswith("http")]
     assert long == []
     assert "1. A long headline" in out.text and "\n   children's services" in out.text
+
+
+def test_the_text_part_has_every_link_the_html_has():
+    other = Item(9, "wn", "t", "t", END - timedelta(days=1), url="https://wn.example/x?a=1&b=2",
+                 source_name="Worcester News")
+    out = rendered(selection(tagged(1, others=(other,)), tagged(2, url="https://e.org/b")))
+    links = {html.unescape(h) for h in re.findall(r'href="([^"]+)"', out.html)}
+    assert links and all(link in out.text for link in links)

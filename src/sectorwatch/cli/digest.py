@@ -31,6 +31,10 @@ def _send_time(week: str | None) -> datetime:
     return monday.replace(hour=8, tzinfo=LONDON)
 
 
+def _stories(n: int) -> str:
+    return f"{n} stor{'y' if n == 1 else 'ies'}"
+
+
 @digest_group.command("preview")
 @click.option("--subscriber", "email", metavar="EMAIL", help="As this subscriber sees it.")
 @click.option("--week", metavar="YYYY-Www", help="The issue sent that Monday (default: now).")
@@ -66,7 +70,7 @@ def preview(obj: Context, email: str | None, week: str | None, out: Path) -> Non
     html.parent.mkdir(parents=True, exist_ok=True)
     html.write_text(rendered.html, encoding="utf-8")
     text.write_text(rendered.text, encoding="utf-8")
-    console.print(f"{chosen.count} stories, {len(rendered.html.encode()):,} bytes of HTML")
+    console.print(f"{_stories(chosen.count)}, {len(rendered.html.encode()):,} bytes of HTML")
     console.print(escape(str(html)))
     console.print(escape(str(text)))
 
@@ -88,11 +92,11 @@ def send(obj: Context, week: str | None, dry_run: bool) -> None:
             sent = store.delivery_counts(issue_key(send_at)).get(issue_key(send_at), {})
             for _, spec, _ in store.subscriber_rows("active"):
                 chosen = renderer.selection(spec.filters)
-                what = (f"{chosen.count} stories" if not chosen.empty else
+                what = (_stories(chosen.count) if not chosen.empty else
                         "nothing matched" + ("" if config.digest.send_empty else
                                              " (not sent)"))
                 console.print(f"{escape(spec.email)}: {what}")
-            console.print(f"issue {issue_key(send_at)}: {len(renderer.entries)} stories; "
+            console.print(f"issue {issue_key(send_at)}: {_stories(len(renderer.entries))}; "
                           f"{sent.get('sent', 0)} already sent (dry run: nothing sent)")
             return
         transport = transport_for(config.digest)
@@ -100,7 +104,7 @@ def send(obj: Context, week: str | None, dry_run: bool) -> None:
             report = send_issue(config, store, transport, send_at)
         finally:
             transport.close()
-    console.print(f"issue {report.issue}: {report.stories} stories; sent {report.sent}, "
+    console.print(f"issue {report.issue}: {_stories(report.stories)}; sent {report.sent}, "
                   f"skipped {report.skipped}, deferred {report.deferred}, "
                   f"failed {report.failed}")
     for error in report.errors:
