@@ -190,11 +190,15 @@ def _send(config: Config, store: Store, transport: Transport, send_at: datetime,
     settings = config.digest
     issue = issue_key(send_at)
     start, end = week_before(send_at)
-    if store.issue(issue) is None:
+    row = store.issue(issue)
+    if row is not None:
+        stored = row.stories
+    else:
         fresh = list(entries) if entries is not None else week_entries(config, store, start,
                                                                         end)
-        store.freeze_issue(issue, send_at, start, end, snapshot.dumps(fresh), len(fresh))
-    frozen = snapshot.loads(store.issue(issue).stories)
+        stored = store.freeze_issue(issue, send_at, start, end, snapshot.dumps(fresh),
+                                    len(fresh))  # another sender's, if it froze first
+    frozen = snapshot.loads(stored)
     report = SendReport(issue, stories=len(frozen))
     subscribers = {sid: (spec, token) for sid, spec, token in store.subscriber_rows("active")}
     store.open_deliveries(issue, [(sid, message_id(settings)) for sid in subscribers])

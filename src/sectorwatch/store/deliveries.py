@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sectorwatch.store import schema as t
 
 # pending → sending → sent | deferred (a 4xx: retried at next_attempt_at) | failed | skipped
-DONE = ("sent", "failed", "skipped")
 
 
 def _now() -> datetime:
@@ -28,14 +27,13 @@ def _now() -> datetime:
 class DeliveryStore:
     """Mixed into Store."""
 
-    def open_deliveries(self, issue: str, rows: Iterable[tuple[int, str]],
-                        now: datetime | None = None) -> int:
+    def open_deliveries(self, issue: str, rows: Iterable[tuple[int, str]]) -> int:
         """Add (subscriber id, message id) rows not there yet; returns how many were new.
 
         Recovers the run before (call it only under the send lock): rows left 'sending' by a
         run that died become 'pending', and so do deferred rows whose retry time has come.
         """
-        now = now or _now()
+        now = _now()
         d = t.deliveries
         with self._write() as conn:
             have = set(conn.execute(sa.select(d.c.subscriber_id).where(d.c.issue == issue))
@@ -109,10 +107,3 @@ class DeliveryStore:
             for key, status, n in conn.execute(query):
                 out.setdefault(key, Counter())[status] = n
         return dict(sorted(out.items(), reverse=True))
-
-    def delivery_rows(self, issue: str) -> list[sa.Row]:
-        """Every delivery of an issue (subscriber id, message id, status, attempts, error)."""
-        d = t.deliveries
-        with self.engine.connect() as conn:
-            return list(conn.execute(sa.select(d).where(d.c.issue == issue)
-                                     .order_by(d.c.subscriber_id)))
