@@ -316,3 +316,26 @@ def test_a_source_may_point_at_pdfs(make_site, make_config, store):
     [row] = store.articles()
     assert row.title == "Ofsted Monitoring Visit Feedback"
     assert "Ofsted inspectors found" in row.text and row.raw_content_type == "application/pdf"
+
+
+def test_a_stop_ends_the_source_after_the_article_in_hand_and_it_stays_due(
+        make_site, make_config, store):
+    import threading
+
+    site = make_site("news")
+    healthy(site, 4)
+    config = make_config(f"  - {{id: news, type: feed, url: '{site.base}/feed'}}\n")
+    stop = threading.Event()
+    site.handle("/news/good-1", lambda h: (stop.set(), None)[1] or Response(
+        200, article_html("News story 1", [f"News story 1: {p}" for p in LOREM]).encode(),
+        (("Content-Type", "text/html; charset=utf-8"),)))
+    report = run_all(config, store, stop=stop)
+    [r] = report.sources
+    assert (r.status, r.new) == ("stopped", 2)  # the page in hand was finished
+    assert site.count("/news/good-2") == 0 and store.next_poll_at("news") is None
+    again = run_all(config, store)  # still due; its feed is read afresh, not a 304
+    assert (again.sources[0].status, again.sources[0].new) == ("ok", 2)
+    assert store.count_articles() == 4
+    feeds = site.count("/feed")
+    assert run_all(config, store, stop=stop, force=True).sources[0].status == "stopped"
+    assert site.count("/feed") == feeds  # stopping before a source begins polls nothing

@@ -7,6 +7,7 @@ with its error and the run goes on; sources are never disabled behind the user's
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +37,8 @@ class SourceReport:
 
     source_id: str
     status: str = "ok"
-    """ok, not_modified, partial (some articles failed), failed, skipped (not due) or disabled."""
+    """ok, not_modified, partial (some articles failed), failed, skipped (not due), disabled
+    or stopped (a stop was asked for; the source stays due)."""
     new: int = 0
     known: int = 0
     failed: int = 0
@@ -106,8 +108,13 @@ def select_sources(config: Config, store: Store, source_ids: Sequence[str] = (),
 
 def run_all(config: Config, store: Store, *, source_ids: Sequence[str] = (), force: bool = False,
             dry_run: bool = False, client: HttpClient | None = None,
-            progress: Progress | None = None, tagger: Tagger | None = None) -> RunReport:
-    """Poll every due source (several hosts at once, one request at a time per host)."""
+            progress: Progress | None = None, tagger: Tagger | None = None,
+            stop: threading.Event | None = None) -> RunReport:
+    """Poll every due source (several hosts at once, one request at a time per host).
+
+    ``stop``, once set, ends each source after the article in hand; sources not begun are
+    reported 'stopped' and stay due.
+    """
     progress = progress or _Quiet()
     due, skipped = select_sources(config, store, source_ids, force)
     own_client = client is None
@@ -119,10 +126,12 @@ def run_all(config: Config, store: Store, *, source_ids: Sequence[str] = (), for
         workers = max(1, min(config.fetch.concurrency, len(due)))
         with ThreadPoolExecutor(workers, thread_name_prefix="source") as pool:
             futures = [pool.submit(run_source, s, config, store, client, run_id=report.run_id,
-                                   dry_run=dry_run, progress=progress, tagger=tagger)
+                                   dry_run=dry_run, progress=progress, tagger=tagger,
+                                   stop=stop)
                        for s in due]
             report.sources = [f.result() for f in futures]
-        status = "ok" if report.ok else "partial"
+        status = ("stopped" if any(r.status == "stopped" for r in report.sources)
+                  else "ok" if report.ok else "partial")
     finally:
         store.finish_run(report.run_id, status, sources=len(report.sources),
                          new=report.total("new"), known=report.total("known"),
@@ -135,11 +144,16 @@ def run_all(config: Config, store: Store, *, source_ids: Sequence[str] = (), for
 
 def run_source(source: SourceBase, config: Config, store: Store, client: HttpClient, *,
                run_id: int, dry_run: bool = False, progress: Progress | None = None,
-               tagger: Tagger | None = None) -> SourceReport:
+               tagger: Tagger | None = None, stop: threading.Event | None = None
+               ) -> SourceReport:
     """Poll one source; never raises for the source's own failures."""
     progress = progress or _Quiet()
     tagger = tagger or Tagger.from_config(config)
     report = SourceReport(source.id)
+    stop = stop or threading.Event()
+    if stop.is_set():
+        report.status = "stopped"
+        return report
     fetcher = SourceFetcher(client, store)
     started, t0 = datetime.now(UTC), time.monotonic()
     progress.source_started(source)
@@ -186,7 +200,11 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
         progress.article_done(source)
 
     fetched: list[tuple[Link, Page]] = []
+    reached = 0
     for link in fresh:
+        if stop.is_set():
+            break
+        reached += 1
         try:
             url, accept = kind.article_request(source, link)
             page = fetcher.get(url, accept=accept)
@@ -208,6 +226,11 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
         except SectorwatchError as exc:
             failed(exc, link)
 
+    if reached < len(fresh):
+        # Cut short: what was fetched is stored; the source stays due, validators unsaved,
+        # so the next poll sees the links not reached yet.
+        report.status = "stopped"
+        return _finish(report, fetcher, t0, progress, source)
     # Validators are kept only once every link they cover was stored or given up; otherwise
     # the next poll's 304 would hide links whose articles still deserve another try.
     if not retry_later:

@@ -47,7 +47,8 @@ def summary_table(report: RunReport, config: Config) -> Table:
                           ("known", "right"), ("failed", "right"), ("requests", "right"),
                           ("time", "right"), ("note", "left")):
         table.add_column(name, justify=justify, overflow="fold", no_wrap=name == "source")
-    colours = {"ok": "green", "not_modified": "green", "partial": "yellow", "failed": "red"}
+    colours = {"ok": "green", "not_modified": "green", "partial": "yellow", "failed": "red",
+               "stopped": "yellow"}
     for r in report.sources:
         note = r.error or ""
         if r.status == "skipped" and r.next_poll_at:
