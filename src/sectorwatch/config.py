@@ -130,6 +130,54 @@ class DigestSettings(Settings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="SMTP transport.")
 
 
+CRON_FIELDS = ("year", "month", "day", "week", "day_of_week", "hour", "minute", "second")
+
+
+class ScheduleSettings(Settings):
+    """When `sectorwatch run` fetches and sends."""
+
+    timezone: str = Field("Europe/London", description="Zone the digest's time is read in.")
+    digest: dict[str, str | int] = Field(
+        {"day_of_week": "mon", "hour": 8, "minute": 0},
+        description="When the digest goes out: cron fields, day names only.")
+    fetch_every: Duration = Field(
+        3600.0, ge=60, description="How often due sources are polled (each keeps its interval).")
+    misfire_grace: Duration = Field(
+        21_600.0, gt=0, description="A digest slot this late still runs (process busy or asleep).")
+    catch_up: Duration = Field(
+        172_800.0, ge=0, description="On start, a missed digest slot this recent is sent.")
+    heartbeat: Duration = Field(300.0, ge=10, description="Heartbeat and catch-up check.")
+    heartbeat_file: str | None = Field(None, description="Touched at every heartbeat.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/London)") from None
+        return value
+
+    @field_validator("digest")
+    @classmethod
+    def _cron_fields(cls, value: dict, info) -> dict:
+        from apscheduler.triggers.cron import CronTrigger
+
+        unknown = sorted(set(value) - set(CRON_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown cron field {unknown[0]!r}; known: {', '.join(CRON_FIELDS)}")
+        if any(ch.isdigit() for ch in str(value.get("day_of_week", ""))):
+            raise ValueError("use day names for day_of_week (mon, tue, … or mon-fri): numbers "
+                             "are ambiguous (APScheduler counts 0 as Monday, cron as Sunday)")
+        try:
+            CronTrigger(**value, timezone="UTC")
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"not a valid schedule: {exc}") from None
+        return value
+
+
 SourceConfig = Annotated[
     typing.Union[tuple(t.settings for t in REGISTRY.values())],  # noqa: UP007
     Field(discriminator="type"),
@@ -146,6 +194,8 @@ class Config(Settings):
     sources: tuple[SourceConfig, ...] = Field((), description="What to poll.")
     tagging: TaggingSettings = Field(default_factory=TaggingSettings, description="Tagging.")
     digest: DigestSettings = Field(default_factory=DigestSettings, description="The digest.")
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings,
+                                       description="What `sectorwatch run` does when.")
     topics: tuple[TopicSettings, ...] = Field((), description="The topic taxonomy.")
 
     def source(self, source_id: str) -> SourceBase:

@@ -112,6 +112,20 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore):
                          .values(value=str(latest)))
             return latest
 
+    def get_meta(self, key: str) -> str | None:
+        """A small named value kept with the data (e.g. when the scheduler first ran)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+
+    def set_meta(self, key: str, value: str, *, keep: bool = False) -> str:
+        """Store ``value`` under ``key`` (``keep``: only if it has none); returns what is kept."""
+        with self._write() as conn:
+            old = conn.execute(sa.select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+            if keep and old is not None:
+                return old
+            _upsert(conn, t.meta, {"key": key}, {"value": value})
+            return value
+
     # -- per-URL fetch state ------------------------------------------------------------------
 
     def load_validators(self, url: str) -> tuple[str | None, str | None] | None:
