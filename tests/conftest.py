@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import email
+import socket
 from collections.abc import Callable, Iterator
+from email import policy
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from sectorwatch.config import Config, parse_config
 from sectorwatch.demo.server import Site
@@ -109,6 +114,53 @@ LOREM = [
     "However, the report said management oversight of children missing from home remained "
     "inconsistent and that return home interviews were not always completed promptly.",
 ]
+
+
+class Inbox:
+    """What a real SMTP server on 127.0.0.1 (aiosmtpd) received; ``delay`` slows each
+    message down (seconds), ``refuse`` answers RCPT for some addresses."""
+
+    def __init__(self, refuse: dict[str, str] | None = None, delay: float = 0.0):
+        self.delay = delay
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list[list[str]] = []
+        self.sessions: set[int] = set()
+        self.refuse = refuse or {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        self.messages.append(email.message_from_bytes(envelope.original_content,
+                                                      policy=policy.default))
+        self.envelopes.append(list(envelope.rcpt_tos))
+        self.sessions.add(id(session))
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp():
+    """start(refuse=None, delay=0.0) → (Inbox, port) of a server stopped after the test."""
+
+    def start(refuse=None, delay=0.0):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        inbox = Inbox(refuse, delay)
+        controller = Controller(inbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        started.append(controller)
+        return inbox, port
+
+    started: list[Controller] = []
+    yield start
+    for c in started:
+        c.stop()
 
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; never a downloaded browser

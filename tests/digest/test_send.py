@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from sectorwatch.config import parse_config
 from sectorwatch.digest.select import LONDON, Tagged
@@ -22,45 +21,6 @@ from sectorwatch.lock import Busy, exclusive, lock_path
 
 SEND = datetime(2026, 11, 23, 8, tzinfo=LONDON)
 WORCS, KENT = "E10000034", "E10000016"
-
-
-class Inbox:
-    def __init__(self, refuse: dict[str, str] | None = None):
-        self.messages: list[email.message.EmailMessage] = []
-        self.envelopes: list[list[str]] = []
-        self.sessions: set[int] = set()
-        self.refuse = refuse or {}
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.original_content,
-                                                      policy=policy.default))
-        self.envelopes.append(list(envelope.rcpt_tos))
-        self.sessions.add(id(session))
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def smtp():
-    def start(refuse=None):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        inbox = Inbox(refuse)
-        controller = Controller(inbox, hostname="127.0.0.1", port=port)
-        controller.start()
-        started.append(controller)
-        return inbox, port
-
-    started: list[Controller] = []
-    yield start
-    for c in started:
-        c.stop()
 
 
 def config_for(port: int, db_url: str, digest: str = "", smtp: str = ""):

@@ -23,8 +23,9 @@ errors = Console(stderr=True)
 
 
 class Context:
-    def __init__(self, config_path: str | None):
+    def __init__(self, config_path: str | None, verbose: bool = False):
         self.config_path = resolve_path(config_path)
+        self.verbose = verbose
 
     def config(self) -> Config:
         return load_config(self.config_path)
@@ -43,7 +44,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Children's-services sector news: fetch, extract, tag, digest."""
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = Context(config_path)
+    ctx.obj = Context(config_path, verbose)
 
 
 @cli.group("config")
@@ -100,4 +101,4 @@ def main() -> None:
 
 
 # The sub-commands register themselves on `cli` when their modules are imported.
-from sectorwatch.cli import articles, digest, fetching, subscribers  # noqa: E402,F401
+from sectorwatch.cli import articles, digest, fetching, run, subscribers  # noqa: E402,F401
