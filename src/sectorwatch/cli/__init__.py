@@ -65,12 +65,19 @@ def config_check(obj: Context) -> None:
 
 @cli.command()
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
-              show_default=True, help="Where the demo keeps its database and config.")
-def demo(workdir: Path) -> None:
-    """Fetch the bundled copies of the sector sites, served on 127.0.0.1."""
-    from sectorwatch.demo.run import run_demo
+              show_default=True, help="Where the demo keeps its database, config and outbox.")
+@click.option("--week", metavar="YYYY-Www", default="2018-W47", show_default=True,
+              help="The issue to write (the Monday of that ISO week).")
+def demo(workdir: Path, week: str) -> None:
+    """The whole job offline: fetch copies of sector sites served on 127.0.0.1, subscribe
+    two demo readers and write the week's digest for each into an outbox folder."""
+    from sectorwatch.demo.run import run_demo, week_start
 
-    sys.exit(run_demo(workdir, console))
+    try:
+        week_start(week)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
+    sys.exit(run_demo(workdir, console, week))
 
 
 def when(value: datetime) -> str:

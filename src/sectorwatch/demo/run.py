@@ -1,61 +1,163 @@
-"""`sectorwatch demo`: the main job on embedded defaults, against sites served on 127.0.0.1."""
+"""`sectorwatch demo`: the whole job on embedded defaults, offline. Serves copies of sector
+sites on 127.0.0.1, fetches them into a fresh SQLite file, subscribes two demo readers and
+writes the week's digest for each into an outbox folder."""
 
 from __future__ import annotations
 
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
-from sectorwatch.config import default_config_text, parse_config
+from sectorwatch.config import Config, default_config_text, parse_config
 from sectorwatch.demo.server import localise, serve_sites
+from sectorwatch.digest import snapshot
+from sectorwatch.digest.select import LONDON
+from sectorwatch.digest.send import IssueRenderer, send_issue
+from sectorwatch.digest.subscribers import Filters, SubscriberSpec, resolve_filters
+from sectorwatch.digest.transport import OutboxTransport
 from sectorwatch.pipeline import run_all
 from sectorwatch.progress import RichProgress
 from sectorwatch.store import Store
+from sectorwatch.tag.authorities import gazetteer
+
+# The week of seeds 000 and 002 (13 and 16 November 2018): the issue of Monday 19 November.
+DEMO_WEEK = "2018-W47"
+EXAMPLES = ("worcestershire-cfosp",)  # shipped disabled (they need a council's own ids)
 
 
-def local_config_text(sites: dict, database_url: str, fetch: dict[str, str]) -> str:
-    """The shipped config pointed at the local sites, with another database and some
-    ``fetch:`` settings replaced (its comments and layout kept)."""
+@dataclass(frozen=True)
+class Reader:
+    email: str
+    name: str
+    follows: str
+    authorities: tuple[str, ...] = ()
+
+
+READERS = (
+    Reader("everything@example.org", "Alex", "everything"),
+    Reader("worcestershire@example.org", "Sam", "Worcestershire only", ("Worcestershire",)),
+)
+
+
+def week_start(week: str) -> datetime:
+    """Monday 08:00 London of an ISO week such as 2018-W47."""
+    if not re.fullmatch(r"\d{4}-W\d{2}", week):
+        raise ValueError(f"not an ISO week: {week!r} (e.g. {DEMO_WEEK})")
+    return datetime.strptime(f"{week}-1", "%G-W%V-%u").replace(hour=8, tzinfo=LONDON)
+
+
+def local_config_text(sites: dict, database_url: str, fetch: dict[str, str],
+                      outbox: Path | None = None) -> str:
+    """The shipped config pointed at the local sites, with another database and outbox, its
+    example sources enabled and some ``fetch:`` settings replaced (comments and layout kept).
+    """
     text = localise(default_config_text(), sites)
     text = text.replace('database_url: "sqlite:///data/sectorwatch.db"',
                         f'database_url: "{database_url}"')
+    if outbox is not None:
+        text = text.replace("  outbox_dir: outbox", f'  outbox_dir: "{outbox}"')
     lines = text.splitlines()
     for key, value in fetch.items():
         lines = [f"  {key}: {value}" if line.startswith(f"  {key}:") else line for line in lines]
+    current = None
+    for i, line in enumerate(lines):
+        if line.startswith("  - id: "):
+            current = line.split(":", 1)[1].strip()
+        elif current in EXAMPLES and line.strip().startswith("enabled: false"):
+            lines[i] = line.replace("enabled: false", "enabled: true ", 1)
     return "\n".join(lines) + "\n"
 
 
-def run_demo(workdir: Path, console: Console) -> int:
+def run_demo(workdir: Path, console: Console, week: str = DEMO_WEEK) -> int:
     from sectorwatch.cli.fetching import summary_table  # the CLI owns presentation
 
+    send_at = week_start(week)
     workdir.mkdir(parents=True, exist_ok=True)
     db_file = (workdir / "sectorwatch.db").resolve()
+    outbox = (workdir / "outbox").resolve()
     # The sites get new ports every run, so an old demo database only holds stale URLs.
     for leftover in (db_file, db_file.with_name(db_file.name + "-wal"),
                      db_file.with_name(db_file.name + "-shm")):
         leftover.unlink(missing_ok=True)
+    shutil.rmtree(outbox, ignore_errors=True)
     with serve_sites() as sites:
         db_url = f"sqlite:///{db_file}"
-        text = local_config_text(sites, db_url, {"per_host_delay": "0.2s"})
+        text = local_config_text(sites, db_url, {"per_host_delay": "0.2s"}, outbox)
         (workdir / "config.yaml").write_text(text, encoding="utf-8")
         config = parse_config(text, str(workdir / "config.yaml"))
         console.print(f"Serving {len(sites)} sector sites on 127.0.0.1; fresh database "
-                      f"{workdir / 'sectorwatch.db'}")
+                      f"{escape(str(workdir / 'sectorwatch.db'))}")
         with Store.open(config.database_url) as store:
             with RichProgress(console) as progress:
                 report = run_all(config, store, force=True, progress=progress)
             console.print(summary_table(report, config))
-            console.print(f"{store.count_articles()} articles stored, tagged by authority, "
-                          "topic and Ofsted judgement. The newest about an authority:")
-            for row in store.articles(limit=None):
-                tags = store.tags(row.id)
-                about = [a["name"] for a in tags["authority"] if a["role"] == "primary"]
-                if about:
-                    topics = ", ".join(t["slug"] for t in tags["topic"]) or "-"
-                    console.print(f"  {row.published_at:%Y-%m-%d}  {', '.join(about)}: "
-                                  f"{escape(row.title)} [dim]({topics})[/]")
-            console.print(f"Try: sectorwatch --config {workdir / 'config.yaml'} articles "
-                          "--region 'West Midlands'")
-    console.print("[dim]The weekly digest comes in a later issue.[/]")
-    return 0 if report.ok else 1
+            console.print(f"{store.count_articles()} articles stored, each tagged by "
+                          "authority, topic and Ofsted judgement.")
+            subscribe_readers(config, store)
+            result = send_issue(config, store, OutboxTransport(outbox), send_at)
+            row = store.issue(result.issue)
+            assert row is not None
+            console.print(stories_table(snapshot.loads(row.stories), result.issue, send_at))
+            renderer = IssueRenderer(config, snapshot.loads(row.stories), send_at)
+            table, digests = readers_table(store, renderer, result.issue, outbox)
+            console.print(table)
+    console.print("The HTML digests (the .eml beside each is the whole email):")
+    for path in digests:
+        console.print(f"  {escape(str(path))}", soft_wrap=True)
+    cfg = escape(str(workdir / "config.yaml"))
+    console.print("Then try:", soft_wrap=True)
+    for command in ("articles --authority Worcestershire",
+                    f"digest preview --week {week} --subscriber worcestershire@example.org",
+                    "sources"):
+        console.print(f"  sectorwatch --config {cfg} {command}", soft_wrap=True)
+    return 0 if report.ok and not (result.failed or result.deferred) else 1
+
+
+def subscribe_readers(config: Config, store: Store) -> None:
+    topics = [t.slug for t in config.topics]
+    for reader in READERS:
+        filters = (resolve_filters(reader.authorities, (), (), topics) if reader.authorities
+                   else Filters())
+        store.save_subscriber(SubscriberSpec(reader.email, reader.name, filters=filters))
+
+
+def stories_table(entries: list, issue: str, send_at: datetime) -> Table:
+    names = {code: info["name"] for code, info in gazetteer().authorities.items()}
+    n = len(entries)
+    table = Table(title=f"Issue {issue} (sent {send_at:%A %-d %B %Y}): {n} "
+                  f"stor{'y' if n == 1 else 'ies'} from the week before", title_justify="left")
+    for name in ("story", "told by", "about", "topics"):
+        table.add_column(name, overflow="fold")
+    for entry in entries:
+        story = entry.story
+        table.add_row(escape(story.lead.title),
+                      escape(", ".join(i.source_name for i in story.items)),
+                      escape(", ".join(sorted(names.get(c, c) for c in entry.primary)) or
+                             "national"),
+                      escape(", ".join(entry.topics[:3])))
+    return table
+
+
+def readers_table(store: Store, renderer: IssueRenderer, issue: str, outbox: Path
+                  ) -> tuple[Table, list[Path]]:
+    """Each demo reader's delivery, and the HTML files written."""
+    table = Table(title=f"Digests written to {escape(str(outbox))}", title_justify="left")
+    for name in ("reader", "follows", "stories", "delivery"):
+        table.add_column(name, overflow="fold")
+    subscribers = {spec.email: (sid, spec) for sid, spec, _ in store.subscriber_rows("active")}
+    status = store.delivery_statuses(issue)
+    written = []
+    for reader in READERS:
+        sid, spec = subscribers[reader.email]
+        html = outbox / f"{issue}-{sid}.html"
+        if html.exists():
+            written.append(html)
+        table.add_row(reader.email, reader.follows,
+                      str(renderer.selection(spec.filters).count), status.get(sid, "?"))
+    return table, written

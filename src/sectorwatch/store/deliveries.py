@@ -95,6 +95,13 @@ class DeliveryStore:
             return conn.execute(sa.select(sa.func.min(d.c.next_attempt_at)).where(
                 d.c.issue == issue, d.c.status == "deferred")).scalar()
 
+    def delivery_statuses(self, issue: str) -> dict[int, str]:
+        """{subscriber id: status} of the issue's deliveries."""
+        d = t.deliveries
+        with self.engine.connect() as conn:
+            return dict(conn.execute(sa.select(d.c.subscriber_id, d.c.status)
+                                     .where(d.c.issue == issue)).all())
+
     def delivery_counts(self, issue: str | None = None) -> dict[str, Counter]:
         """{issue: Counter(status → rows)}, newest issue first."""
         d = t.deliveries
