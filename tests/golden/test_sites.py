@@ -38,9 +38,10 @@ def site_cases():
 def serve(folder, routes, path) -> Page:
     spec = routes[path]
     body = (folder / spec["file"]).read_bytes().replace(b"{{base}}", BASE.encode())
+    binary = "pdf" in spec["type"]  # committee papers: the PDF bytes, no text (as fetched)
     return Page(url=BASE + path, final_url=BASE + path, status=200, content_type=spec["type"],
                 body=body, fetched_at=datetime(2026, 11, 23, tzinfo=UTC),
-                text=body.decode("utf-8"))
+                text=None if binary else body.decode("utf-8"))
 
 
 _TEMPLATES: dict[str, object] = {}
