@@ -152,3 +152,18 @@ def test_council_paper_pdf_keeps_all_its_text_and_drops_running_headers():
     assert article.title == "Ofsted Monitoring Visit Feedback: January 2018"
     assert (article.published.date().isoformat(), article.published_signal) == (
         "2018-03-22", "meta")
+
+
+def test_a_council_paper_leads_with_its_first_sentences_not_its_cover():
+    pages = [["Working Together", "Ofsted Monitoring Visit Feedback: January 2018",
+              "Children and Families Overview and Scrutiny Panel", "22 March 2018"],
+             ["AGENDA ITEM 6", "CHILDREN AND FAMILIES OVERVIEW AND SCRUTINY PANEL",
+              "1. The Panel is asked to consider the findings of the third monitoring",
+              "visit and the progress made since the inspection of November 2016."]]
+    pdf = make_pdf(pages, title="Ofsted Monitoring Visit Feedback: January 2018")
+    url = f"{BASE}/documents/s1/feedback.pdf"
+    page = Page(url=url, final_url=url, status=200, content_type="application/pdf", body=pdf,
+                fetched_at=datetime(2018, 3, 22, tzinfo=UTC), text=None)
+    article = extract_article(page, ExtractRules(), link=Link(url))
+    assert article.lead.startswith("The Panel is asked to consider the findings")
+    assert "Working Together" in article.text  # the cover stays in the text

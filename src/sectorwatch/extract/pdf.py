@@ -46,8 +46,22 @@ def extract_pdf(page: Page, link: Link) -> Article:
         url=canonicalize(page.final_url), title=clean(title)[:500], text=text,
         fingerprint=fingerprint(text), published=when, published_signal=signal,
         author=str(info.get("/Author") or "").strip() or None, word_count=word_count(text),
-        lead=lead(text),
+        lead=lead(_first_prose(text, clean(title)) or text),
     )
+
+
+def _first_prose(text: str, title: str) -> str | None:
+    """From the first paragraph that reads as sentences: a paper opens with a cover or
+    headings in capitals (agenda item, committee, date), which make a poor lead."""
+    paras = text.split("\n\n")
+    for k, para in enumerate(paras):
+        letters = [c for c in para if c.isalpha()]
+        end = para.rstrip()
+        if (len(para.split()) >= 8 and end.endswith((".", "!", "?", "”", '"'))
+                and not end.endswith("..") and squash(title) not in squash(para)
+                and sum(c.isupper() for c in letters) < 0.3 * len(letters)):
+            return "\n\n".join([_BULLET.sub("", para, count=1), *paras[k + 1:]])
+    return None
 
 
 def paragraphs(pages: list[str]) -> list[str]:
