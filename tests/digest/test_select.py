@@ -74,6 +74,15 @@ def test_sections_order_rank_and_cap():
     assert chosen.sections[2].title == "Other news"
 
 
+def test_a_national_report_is_no_authority_judgement_in_the_watch():
+    thematic = entry(1, 10, [], ["exploitation", "inspection"],
+                     [{"authority": None, "grade": None, "scope": "overall",
+                       "kind": "joint targeted area inspection", "date": "2018-05"}])
+    start, end = week_before(SEND)
+    chosen = select([thematic], Filters(), start, end, TOPICS)
+    assert chosen.count == 1 and chosen.watch == ()
+
+
 def test_a_subscriber_gets_only_their_places_and_their_watch():
     entries = [entry(1, 10, [WORCS], ["inspection"],
                      [{"authority": WORCS, "grade": None, "scope": "overall",

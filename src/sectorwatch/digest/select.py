@@ -146,6 +146,8 @@ def _watch(chosen: Sequence[Tagged], filters: Filters) -> tuple[dict, ...]:
     for entry in chosen:
         for event in entry.judgements:
             code = event.get("authority")
+            if not code:  # a national or thematic report: no authority's judgement
+                continue
             region = authorities.get(code, {}).get("region")
             if everywhere or code in filters.authorities or region in filters.regions:
                 seen.setdefault((code, event.get("grade"), event.get("scope"),
