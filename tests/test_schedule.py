@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sectorwatch.config import ConfigError, ScheduleSettings, parse_config
+from sectorwatch.digest import snapshot
 from sectorwatch.digest.send import issue_key
 from sectorwatch.digest.subscribers import Filters, SubscriberSpec
 from sectorwatch.schedule import SINCE_KEY, Scheduler, digest_trigger, latest_slot, unfinished
@@ -225,3 +226,29 @@ sources:
         assert store.delivery_counts(key)[key] == {"sent": len(people)}
         assert store.get_meta(SINCE_KEY)
     assert site.count("/feed") == 1  # the restart found the source not yet due
+
+
+def test_the_heartbeat_touches_its_file_and_finishes_a_due_retry(store, db_url, tmp_path):
+    beat = tmp_path / "run" / "heartbeat"
+    config = parse_config(f"""database_url: "{db_url}"
+sources: []
+schedule:
+  digest: {{minute: "*"}}
+  heartbeat_file: "{beat}"
+digest:
+  outbox_dir: "{tmp_path / 'outbox'}"
+  send_empty: true
+""", "test.yaml")
+    store.save_subscriber(SubscriberSpec("jo@example.org", "Jo"))
+    sched = Scheduler(config)
+    sched.store, sched._since = store, datetime.now(UTC) - timedelta(hours=1)
+    key = issue_key(datetime.now(UTC))
+    store.freeze_issue(key, datetime.now(UTC), datetime.now(UTC) - timedelta(days=7),
+                       datetime.now(UTC), snapshot.dumps([]), 0)
+    [(sid, _, _)] = store.subscriber_rows("active")
+    store.open_deliveries(key, [(sid, "<m@x>")])
+    store.claim_deliveries(key)
+    store.mark_delivery(key, sid, "deferred", "451 busy", datetime.now(UTC) - timedelta(1))
+    sched.heartbeat()
+    assert beat.exists()
+    assert store.delivery_counts(key)[key] == {"sent": 1}
