@@ -131,13 +131,16 @@ def stories_table(entries: list, issue: str, send_at: datetime) -> Table:
     names = {code: info["name"] for code, info in gazetteer().authorities.items()}
     n = len(entries)
     table = Table(title=f"Issue {issue} (sent {send_at:%A %-d %B %Y}): {n} "
-                  f"stor{'y' if n == 1 else 'ies'} from the week before", title_justify="left")
-    for name in ("story", "told by", "about", "topics"):
-        table.add_column(name, overflow="fold")
+                  f"stor{'y' if n == 1 else 'ies'} from the week before", title_justify="left",
+                  expand=True)
+    table.add_column("story", ratio=3)
+    table.add_column("told by", ratio=2)
+    table.add_column("about", width=14)  # Worcestershire
+    table.add_column("topics", width=17)  # children-in-care,
     for entry in entries:
         story = entry.story
         table.add_row(escape(story.lead.title),
-                      escape(", ".join(i.source_name for i in story.items)),
+                      escape(", ".join(_outlet(i.source_name) for i in story.items)),
                       escape(", ".join(sorted(names.get(c, c) for c in entry.primary)) or
                              "national"),
                       escape(", ".join(entry.topics[:3])))
@@ -161,3 +164,8 @@ def readers_table(store: Store, renderer: IssueRenderer, issue: str, outbox: Pat
         table.add_row(reader.email, reader.follows,
                       str(renderer.selection(spec.filters).count), status.get(sid, "?"))
     return table, written
+
+
+def _outlet(source_name: str) -> str:
+    """'Community Care (children)' → 'Community Care': the table is narrow."""
+    return re.sub(r"\s*\([^()]*\)$", "", source_name) or source_name
