@@ -18,7 +18,7 @@ def run(obj: Context, log_format: str) -> None:
     """Run the scheduler until SIGTERM or Ctrl-C: fetch due sources every
     schedule.fetch_every, send the digest on schedule.digest (logs go to stderr)."""
     from sectorwatch import logs
-    from sectorwatch.schedule import Scheduler
+    from sectorwatch.scheduler import Scheduler
 
     config = obj.config()
     logs.configure(json_lines=log_format == "json")

@@ -20,7 +20,7 @@ from sectorwatch.config import ConfigError, ScheduleSettings, parse_config
 from sectorwatch.digest import snapshot
 from sectorwatch.digest.send import issue_key
 from sectorwatch.digest.subscribers import Filters, SubscriberSpec
-from sectorwatch.schedule import SINCE_KEY, Scheduler, digest_trigger, latest_slot, unfinished
+from sectorwatch.scheduler import SINCE_KEY, Scheduler, digest_trigger, latest_slot, unfinished
 from sectorwatch.store import Store
 from tests.conftest import FAST_FETCH, LOREM, article_html
 

@@ -32,7 +32,7 @@ from sectorwatch.lock import Busy, exclusive, lock_path
 from sectorwatch.logs import event
 from sectorwatch.store import Store
 
-log = logging.getLogger("sectorwatch.schedule")
+log = logging.getLogger("sectorwatch.scheduler")
 SINCE_KEY = "scheduler_since"  # meta: when a scheduler first ran on this database
 
 
