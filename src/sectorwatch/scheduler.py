@@ -187,17 +187,15 @@ class Scheduler:
 
         assert self.store is not None
         report = run_all(self.config, self.store, stop=self.stop)
-        for r in report.sources:
-            if r.status in ("skipped", "disabled"):
-                continue
+        polled = [r for r in report.sources if r.status not in ("skipped", "disabled")]
+        for r in polled:
             event(log, "source.polled", f"{r.source_id}: {r.status}",
                   level=logging.WARNING if r.status in ("failed", "partial") else logging.INFO,
                   run=report.run_id, source=r.source_id, status=r.status, new=r.new,
                   known=r.known, failed=r.failed, requests=r.requests,
                   seconds=round(r.seconds, 2), error=r.error)
-        due = [r for r in report.sources if r.status != "skipped" and r.status != "disabled"]
-        event(log, "fetch.done", f"fetched {len(due)} due sources", run=report.run_id,
-              polled=len(due), new=report.total("new"), failed=report.total("failed"),
+        event(log, "fetch.done", f"fetched {len(polled)} due sources", run=report.run_id,
+              polled=len(polled), new=report.total("new"), failed=report.total("failed"),
               stopped=self.stop.is_set())
 
     def digest(self) -> None:

@@ -10,9 +10,9 @@ from email import policy
 from html import escape
 from pathlib import Path
 
-from sectorwatch.demo.run import DEMO_WEEK, READERS, week_start
+from sectorwatch.demo.run import DEMO_WEEK, READERS
 from sectorwatch.digest import snapshot
-from sectorwatch.digest.send import IssueRenderer
+from sectorwatch.digest.send import IssueRenderer, issue_send_at
 from sectorwatch.store import Store
 
 WORCS = "E10000034"
@@ -36,7 +36,7 @@ def test_the_demo_writes_each_reader_their_digest(tmp_path):
     for html in htmls:
         assert str(html) in printed  # the paths a newcomer opens
 
-    send_at = week_start(DEMO_WEEK)
+    send_at = issue_send_at(DEMO_WEEK)
     with Store.open(f"sqlite:///{tmp_path / 'sectorwatch.db'}") as store:
         entries = snapshot.loads(store.issue(DEMO_WEEK).stories)
         readers = {spec.email: (sid, spec) for sid, spec, _ in store.subscriber_rows("active")}

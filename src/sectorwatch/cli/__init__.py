@@ -71,10 +71,11 @@ def config_check(obj: Context) -> None:
 def demo(workdir: Path, week: str) -> None:
     """The whole job offline: fetch copies of sector sites served on 127.0.0.1, subscribe
     two demo readers and write the week's digest for each into an outbox folder."""
-    from sectorwatch.demo.run import run_demo, week_start
+    from sectorwatch.demo.run import run_demo
+    from sectorwatch.digest.send import issue_send_at
 
     try:
-        week_start(week)
+        issue_send_at(week)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--week") from None
     sys.exit(run_demo(workdir, console, week))

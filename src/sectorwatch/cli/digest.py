@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -22,13 +21,14 @@ def digest_group() -> None:
 def _send_time(week: str | None) -> datetime:
     """Monday 08:00 London of an ISO week (2026-W48), or now."""
     from sectorwatch.digest.select import LONDON
+    from sectorwatch.digest.send import issue_send_at
 
     if not week:
         return datetime.now(LONDON)
-    if not re.fullmatch(r"\d{4}-W\d{2}", week):
-        raise click.BadParameter("use an ISO week like 2026-W48", param_hint="--week")
-    monday = datetime.strptime(f"{week}-1", "%G-W%V-%u")
-    return monday.replace(hour=8, tzinfo=LONDON)
+    try:
+        return issue_send_at(week)
+    except ValueError:
+        raise click.BadParameter("use an ISO week like 2026-W48", param_hint="--week") from None
 
 
 def _stories(n: int) -> str:

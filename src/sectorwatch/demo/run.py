@@ -17,8 +17,7 @@ from rich.table import Table
 from sectorwatch.config import Config, default_config_text, parse_config
 from sectorwatch.demo.server import localise, serve_sites
 from sectorwatch.digest import snapshot
-from sectorwatch.digest.select import LONDON
-from sectorwatch.digest.send import IssueRenderer, send_issue
+from sectorwatch.digest.send import IssueRenderer, issue_send_at, send_issue
 from sectorwatch.digest.subscribers import Filters, SubscriberSpec, resolve_filters
 from sectorwatch.digest.transport import OutboxTransport
 from sectorwatch.pipeline import run_all
@@ -43,13 +42,6 @@ READERS = (
     Reader("everything@example.org", "Alex", "everything"),
     Reader("worcestershire@example.org", "Sam", "Worcestershire only", ("Worcestershire",)),
 )
-
-
-def week_start(week: str) -> datetime:
-    """Monday 08:00 London of an ISO week such as 2018-W47."""
-    if not re.fullmatch(r"\d{4}-W\d{2}", week):
-        raise ValueError(f"not an ISO week: {week!r} (e.g. {DEMO_WEEK})")
-    return datetime.strptime(f"{week}-1", "%G-W%V-%u").replace(hour=8, tzinfo=LONDON)
 
 
 def local_config_text(sites: dict, database_url: str, fetch: dict[str, str],
@@ -77,7 +69,7 @@ def local_config_text(sites: dict, database_url: str, fetch: dict[str, str],
 def run_demo(workdir: Path, console: Console, week: str = DEMO_WEEK) -> int:
     from sectorwatch.cli.fetching import summary_table  # the CLI owns presentation
 
-    send_at = week_start(week)
+    send_at = issue_send_at(week)
     workdir.mkdir(parents=True, exist_ok=True)
     db_file = (workdir / "sectorwatch.db").resolve()
     outbox = (workdir / "outbox").resolve()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -65,6 +66,13 @@ def issue_key(send_at: datetime) -> str:
     """An issue is named by its ISO week in London: 2026-W48."""
     year, week, _ = send_at.astimezone(LONDON).isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def issue_send_at(week: str) -> datetime:
+    """Monday 08:00 London of an ISO week such as 2026-W48 (ValueError if it is not one)."""
+    if not re.fullmatch(r"\d{4}-W\d{2}", week):
+        raise ValueError(f"not an ISO week: {week!r} (e.g. 2026-W48)")
+    return datetime.strptime(f"{week}-1", "%G-W%V-%u").replace(hour=8, tzinfo=LONDON)
 
 
 def week_entries(config: Config, store: Store, start: datetime, end: datetime
