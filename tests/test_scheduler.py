@@ -252,3 +252,19 @@ digest:
     sched.heartbeat()
     assert beat.exists()
     assert store.delivery_counts(key)[key] == {"sent": 1}
+
+
+def test_a_fetch_never_overlaps_another(make_site, store, db_url):
+    site, _ = news_site(make_site)
+    config = parse_config(f"""database_url: "{db_url}"
+{FAST_FETCH}
+sources:
+  - {{id: news, type: feed, url: "{site.base}/feed"}}
+""", "test.yaml")
+    sched = Scheduler(config)
+    sched.store = store
+    with sched._fetching:  # the startup fetch still running when the interval's comes
+        sched.fetch()
+    assert site.count("/feed") == 0
+    sched.fetch()
+    assert site.count("/feed") == 1 and store.count_articles() == 3

@@ -85,6 +85,7 @@ class Scheduler:
         self.transport_factory = transport_factory or (lambda c: transport_for(c.digest))
         self.stop = threading.Event()
         self._sending = threading.Lock()
+        self._fetching = threading.Lock()  # the startup fetch and the interval's never overlap
         self._busy = threading.Condition()
         self._running = 0
         self._since: datetime | None = None
@@ -186,7 +187,13 @@ class Scheduler:
         from sectorwatch.pipeline import run_all
 
         assert self.store is not None
-        report = run_all(self.config, self.store, stop=self.stop)
+        if not self._fetching.acquire(blocking=False):
+            event(log, "fetch.busy", "a fetch is already running")
+            return
+        try:
+            report = run_all(self.config, self.store, stop=self.stop)
+        finally:
+            self._fetching.release()
         polled = [r for r in report.sources if r.status not in ("skipped", "disabled")]
         for r in polled:
             event(log, "source.polled", f"{r.source_id}: {r.status}",
