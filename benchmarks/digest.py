@@ -36,6 +36,7 @@ from sectorwatch.extract.text import fingerprint, lead, word_count
 from sectorwatch.models import Article, Link, Page
 from sectorwatch.store import Store
 from sectorwatch.tag import Tagger
+from sectorwatch.tokens import ephemeral_signer
 
 CASES = Path(__file__).resolve().parents[1] / "tests" / "data" / "tagging"
 SEND = datetime(2026, 11, 23, 8, tzinfo=LONDON)
@@ -158,7 +159,7 @@ sources:
         with Store.open(config.database_url) as store:
             transport = SmtpTransport(config.digest.smtp)
             t0 = time.perf_counter()
-            report = send_issue(config, store, transport, SEND)
+            report = send_issue(config, store, transport, SEND, signer=ephemeral_signer())
             seconds = time.perf_counter() - t0
             transport.close()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -187,7 +188,7 @@ def _sample_messages(config: Config, n: int = 200) -> list[bytes]:
     with Store.open(config.database_url) as store:
         entries = issue_entries(config, store, SEND)
         rows = store.subscriber_rows("active")
-    renderer = IssueRenderer(config, entries, SEND)
+    renderer = IssueRenderer(config, entries, SEND, ephemeral_signer())
     composer = Composer(config.digest)
     out = []
     for _, spec, token in rows[:: max(1, len(rows) // n)][:n]:

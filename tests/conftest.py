@@ -29,6 +29,17 @@ fetch:
 """
 
 
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+@pytest.fixture(autouse=True)
+def signing_secret(monkeypatch):
+    """Every test (and the processes tests start) signs links with a known secret."""
+    monkeypatch.setenv("SECTORWATCH_SECRET", TEST_SECRET)
+    monkeypatch.delenv("SECTORWATCH_SECRET_PREVIOUS", raising=False)
+    return TEST_SECRET
+
+
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
     """Tests never leave 127.0.0.1: any other connection fails loudly."""

@@ -46,10 +46,10 @@ def test_packaged_config_is_the_top_level_one():
 
 def test_every_setting_is_documented_in_the_shipped_config():
     text = default_config_text()
-    from sectorwatch.config import DigestSettings, ScheduleSettings, SmtpSettings
+    from sectorwatch.config import DigestSettings, ScheduleSettings, SmtpSettings, WebSettings
 
     models = [Config, FetchSettings, ExtractRules, TaggingSettings, TopicSettings,
-              DigestSettings, SmtpSettings, ScheduleSettings,
+              DigestSettings, SmtpSettings, ScheduleSettings, WebSettings,
               *(t.settings for t in REGISTRY.values())]
     missing = {f"{m.__name__}.{name}" for m in models for name in m.model_fields
                if not re.search(rf"^\s*#?\s*-?\s*{name}:", text, re.MULTILINE)}

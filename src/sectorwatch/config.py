@@ -178,6 +178,28 @@ class ScheduleSettings(Settings):
         return value
 
 
+class WebSettings(Settings):
+    """`sectorwatch serve`: subscribe, manage, unsubscribe, the archive and authority pages."""
+
+    host: str = Field("127.0.0.1", description="Address to listen on (behind a proxy: keep it).")
+    port: int = Field(8080, ge=1, le=65535, description="Port to listen on.")
+    secret_env: str = Field("SECTORWATCH_SECRET",
+                            description="Environment variable holding the link-signing secret.")
+    previous_secret_env: str = Field(
+        "SECTORWATCH_SECRET_PREVIOUS",
+        description="Environment variable with the secret before a rotation (checks only).")
+    confirm_within: Duration = Field(
+        604_800.0, ge=600, description="How long a confirmation link works.")
+    subscribe_rate: int = Field(
+        10, ge=1, description="Subscribe requests per client address per hour.")
+    mails_per_address: int = Field(
+        3, ge=1, description="Confirmation emails per address per day.")
+    trusted_proxies: tuple[str, ...] = Field(
+        (), description="Proxy addresses whose X-Forwarded-For/-Proto are believed.")
+    recent_stories: int = Field(
+        30, ge=1, le=500, description="Stories on an authority page and in its feed.")
+
+
 SourceConfig = Annotated[
     typing.Union[tuple(t.settings for t in REGISTRY.values())],  # noqa: UP007
     Field(discriminator="type"),
@@ -196,6 +218,7 @@ class Config(Settings):
     digest: DigestSettings = Field(default_factory=DigestSettings, description="The digest.")
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings,
                                        description="What `sectorwatch run` does when.")
+    web: WebSettings = Field(default_factory=WebSettings, description="`sectorwatch serve`.")
     topics: tuple[TopicSettings, ...] = Field((), description="The topic taxonomy.")
 
     def source(self, source_id: str) -> SourceBase:

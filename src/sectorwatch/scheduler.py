@@ -31,6 +31,7 @@ from sectorwatch.digest.transport import SendError, Transport, transport_for
 from sectorwatch.lock import Busy, exclusive, lock_path
 from sectorwatch.logs import event
 from sectorwatch.store import Store
+from sectorwatch.tokens import signer_from_env
 
 log = logging.getLogger("sectorwatch.scheduler")
 SINCE_KEY = "scheduler_since"  # meta: when a scheduler first ran on this database
@@ -83,6 +84,8 @@ class Scheduler:
         self.zone = ZoneInfo(self.settings.timezone)
         self.trigger = digest_trigger(self.settings)
         self.transport_factory = transport_factory or (lambda c: transport_for(c.digest))
+        # read now: a missing secret stops the start, not Monday's send
+        self.signer = signer_from_env(config.web.secret_env, config.web.previous_secret_env)
         self.stop = threading.Event()
         self._sending = threading.Lock()
         self._fetching = threading.Lock()  # the startup fetch and the interval's never overlap
@@ -241,7 +244,8 @@ class Scheduler:
         transport = None
         try:
             transport = self.transport_factory(self.config)
-            report = send_issue(self.config, self.store, transport, slot, stop=self.stop)
+            report = send_issue(self.config, self.store, transport, slot, stop=self.stop,
+                                signer=self.signer)
             event(log, "digest.sent", f"issue {key}: sent {report.sent}", why=why, issue=key,
                   slot=slot, stories=report.stories, sent=report.sent, skipped=report.skipped,
                   deferred=report.deferred, failed=report.failed, stopped=report.stopped,

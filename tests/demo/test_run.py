@@ -14,6 +14,7 @@ from sectorwatch.demo.run import DEMO_WEEK, READERS
 from sectorwatch.digest import snapshot
 from sectorwatch.digest.send import IssueRenderer, issue_send_at
 from sectorwatch.store import Store
+from sectorwatch.tokens import ephemeral_signer
 
 WORCS = "E10000034"
 SECTORWATCH = str(Path(sys.executable).parent / "sectorwatch")
@@ -41,7 +42,7 @@ def test_the_demo_writes_each_reader_their_digest(tmp_path):
         entries = snapshot.loads(store.issue(DEMO_WEEK).stories)
         readers = {spec.email: (sid, spec) for sid, spec, _ in store.subscriber_rows("active")}
         fetched = store.count_articles()
-    renderer = IssueRenderer(store_config(tmp_path), entries, send_at)
+    renderer = IssueRenderer(store_config(tmp_path), entries, send_at, ephemeral_signer())
 
     everything = renderer.selection(readers["everything@example.org"][1].filters)
     assert everything.count == len(entries) >= 6

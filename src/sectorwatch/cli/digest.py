@@ -46,12 +46,13 @@ def preview(obj: Context, email: str | None, week: str | None, out: Path) -> Non
     """Write the digest's HTML and text to files, send nothing."""
     from sectorwatch.digest.send import IssueRenderer, issue_entries, issue_key
     from sectorwatch.digest.subscribers import Filters, SubscriberError, check_email
+    from sectorwatch.tokens import preview_signer
 
     config = obj.config()
     send_at = _send_time(week)
     with obj.store(config) as store:
         entries = issue_entries(config, store, send_at)
-        name, filters, token = "", Filters(), "PREVIEW"
+        name, filters, token = "", Filters(), "PREVIEW-not-a-subscriber"
         if email:
             address = check_email(email)
             found = [(s, t) for s, t in store.subscribers() if s.email == address]
@@ -59,7 +60,8 @@ def preview(obj: Context, email: str | None, week: str | None, out: Path) -> Non
                 raise SubscriberError(f"{address} is not a subscriber")
             (spec, token), = found
             name, filters = spec.name, spec.filters
-    renderer = IssueRenderer(config, entries, send_at)
+    renderer = IssueRenderer(config, entries, send_at,
+                             preview_signer(config.web.secret_env, config.web.previous_secret_env))
     chosen = renderer.selection(filters)
     rendered = renderer.render(chosen, name, token)
     if out.suffix.lower() in (".html", ".htm"):
@@ -83,12 +85,14 @@ def send(obj: Context, week: str | None, dry_run: bool) -> None:
     """Send the issue to every active subscriber (safe to run again: nobody gets it twice)."""
     from sectorwatch.digest.send import IssueRenderer, issue_entries, issue_key, send_issue
     from sectorwatch.digest.transport import transport_for
+    from sectorwatch.tokens import ephemeral_signer
 
     config = obj.config()
     send_at = _send_time(week)
     with obj.store(config) as store:
         if dry_run:
-            renderer = IssueRenderer(config, issue_entries(config, store, send_at), send_at)
+            renderer = IssueRenderer(config, issue_entries(config, store, send_at), send_at,
+                                     ephemeral_signer())
             sent = store.delivery_counts(issue_key(send_at)).get(issue_key(send_at), {})
             for _, spec, _ in store.subscriber_rows("active"):
                 chosen = renderer.selection(spec.filters)

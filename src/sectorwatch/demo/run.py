@@ -24,6 +24,7 @@ from sectorwatch.pipeline import run_all
 from sectorwatch.progress import RichProgress
 from sectorwatch.store import Store
 from sectorwatch.tag.authorities import gazetteer
+from sectorwatch.tokens import preview_signer
 
 # The week of seeds 000 and 002 (13 and 16 November 2018): the issue of Monday 19 November.
 DEMO_WEEK = "2018-W47"
@@ -83,6 +84,7 @@ def run_demo(workdir: Path, console: Console, week: str = DEMO_WEEK) -> int:
         text = local_config_text(sites, db_url, {"per_host_delay": "0.2s"}, outbox)
         (workdir / "config.yaml").write_text(text, encoding="utf-8")
         config = parse_config(text, str(workdir / "config.yaml"))
+        signer = preview_signer(config.web.secret_env)  # the real secret if set, else one
         console.print(f"Serving {len(sites)} sector sites on 127.0.0.1; fresh database "
                       f"{escape(str(workdir / 'sectorwatch.db'))}")
         with Store.open(config.database_url) as store:
@@ -92,11 +94,11 @@ def run_demo(workdir: Path, console: Console, week: str = DEMO_WEEK) -> int:
             console.print(f"{store.count_articles()} articles stored, each tagged by "
                           "authority, topic and Ofsted judgement.")
             subscribe_readers(config, store)
-            result = send_issue(config, store, OutboxTransport(outbox), send_at)
+            result = send_issue(config, store, OutboxTransport(outbox), send_at, signer=signer)
             row = store.issue(result.issue)
             assert row is not None
             console.print(stories_table(snapshot.loads(row.stories), result.issue, send_at))
-            renderer = IssueRenderer(config, snapshot.loads(row.stories), send_at)
+            renderer = IssueRenderer(config, snapshot.loads(row.stories), send_at, signer)
             table, digests = readers_table(store, renderer, result.issue, outbox)
             console.print(table)
     console.print("The HTML digests (the .eml beside each is the whole email):")

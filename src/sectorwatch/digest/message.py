@@ -94,7 +94,8 @@ class Composer:
 
     def digest(self, rendered: Rendered, *, key: str, to: str, name: str, token: str,
                msg_id: str, fmt: str = "html", now: datetime | None = None) -> Outgoing:
-        """One reader's digest: multipart/alternative, or text only for a text reader."""
+        """One reader's digest: multipart/alternative, or text only for a text reader.
+        ``token`` is the reader's signed unsubscribe token."""
         s = self.settings
         html = rendered.html if fmt == "html" else None
         content_type, body = mime_body(rendered.text, html)

@@ -30,6 +30,7 @@ from sectorwatch.digest.transport import SendError, Transport
 from sectorwatch.lock import exclusive, lock_path
 from sectorwatch.store import Store
 from sectorwatch.tag.authorities import gazetteer
+from sectorwatch.tokens import Signer, signer_from_env
 
 log = logging.getLogger("sectorwatch.digest")
 
@@ -37,7 +38,8 @@ BACKGROUND = 1000  # stored articles outside the week that calibrate how rare a 
 CLAIM_BATCH = 50  # delivery rows claimed per transaction
 SELECTION_CACHE = 4096  # selections kept, per distinct filters
 RENDER_CACHE = 256  # renderings kept, per distinct selection
-NAME, TOKEN = "SWxNAMEx9q", "SWxTOKENx9q"  # placeholders: plain ASCII, survive escaping
+# placeholders: plain ASCII, survive escaping
+NAME, MANAGE, UNSUBSCRIBE = "SWxNAMEx9q", "SWxMANAGEx9q", "SWxUNSUBx9q"
 
 
 @dataclass
@@ -54,12 +56,28 @@ class SendReport:
     errors: list[str] = field(default_factory=list)
 
 
-def personalise(rendered: Rendered, name: str, token: str) -> Rendered:
-    """A shared rendering made one reader's: their name (escaped for HTML) and token."""
+@dataclass(frozen=True)
+class Links:
+    """One reader's signed link tokens."""
+
+    manage: str
+    unsubscribe: str
+
+    @classmethod
+    def for_key(cls, signer: Signer, key: str) -> Links:
+        return cls(signer.sign("manage", key), signer.sign("unsubscribe", key))
+
+
+def personalise(rendered: Rendered, name: str, links: Links) -> Rendered:
+    """A shared rendering made one reader's: their name (escaped for HTML) and links."""
     safe_name = clean_header_text(name, 80)
-    return replace(rendered,
-                   html=rendered.html.replace(NAME, html.escape(safe_name)).replace(TOKEN, token),
-                   text=rendered.text.replace(NAME, safe_name).replace(TOKEN, token))
+
+    def fill(body: str, shown_name: str) -> str:
+        return (body.replace(NAME, shown_name).replace(MANAGE, links.manage)
+                .replace(UNSUBSCRIBE, links.unsubscribe))
+
+    return replace(rendered, html=fill(rendered.html, html.escape(safe_name)),
+                   text=fill(rendered.text, safe_name))
 
 
 def issue_key(send_at: datetime) -> str:
@@ -130,8 +148,10 @@ class IssueRenderer:
     """Selects and renders one issue for many subscribers, sharing the work: a selection
     per distinct set of filters, a rendering per distinct selection."""
 
-    def __init__(self, config: Config, entries: Sequence[Tagged], send_at: datetime):
+    def __init__(self, config: Config, entries: Sequence[Tagged], send_at: datetime,
+                 signer: Signer):
         settings = config.digest
+        self.signer = signer
         self.settings = settings
         self.entries = entries
         self.send_at = send_at
@@ -153,17 +173,21 @@ class IssueRenderer:
             _lru_put(self._selections, filters, found, SELECTION_CACHE)
         return found
 
+    def links(self, key: str) -> Links:
+        return Links.for_key(self.signer, key)
+
     def render(self, selection: Selection, name: str, token: str) -> Rendered:
-        """The digest for one reader (their name and token in place)."""
+        """The digest for one reader (their name and signed links in place); ``token`` is
+        the subscriber's stored key, signed here."""
         key = (selection.signature, bool(name))
         shared = _lru_get(self._renders, key)
         if shared is None:
             shared = render(selection, name=NAME if name else "", issue_date=self.send_at,
-                            manage_url=manage_url(self.settings, TOKEN),
-                            unsubscribe_url=unsubscribe_url(self.settings, TOKEN),
+                            manage_url=manage_url(self.settings, MANAGE),
+                            unsubscribe_url=unsubscribe_url(self.settings, UNSUBSCRIBE),
                             env=self.env, views=self.views)
             _lru_put(self._renders, key, shared, RENDER_CACHE)
-        return personalise(shared, name, token)
+        return personalise(shared, name, self.links(token))
 
 
 def _lru_get(cache: OrderedDict, key):
@@ -181,19 +205,24 @@ def _lru_put(cache: OrderedDict, key, value, limit: int) -> None:
 
 def send_issue(config: Config, store: Store, transport: Transport, send_at: datetime, *,
                entries: Sequence[Tagged] | None = None,
-               stop: threading.Event | None = None) -> SendReport:
+               stop: threading.Event | None = None, signer: Signer | None = None
+               ) -> SendReport:
     """Send (or finish sending) the issue for ``send_at``. Safe to run again: rows already
     sent are never sent twice, and a run that was cut off picks up where it stopped.
 
     ``entries`` freezes these stories instead of the week's stored ones (if the issue is
-    not frozen yet). ``stop``, once set, ends the run after the message in hand.
+    not frozen yet). ``stop``, once set, ends the run after the message in hand. ``signer``
+    signs the readers' links (default: the secret named by ``web.secret_env``).
     """
+    signer = signer or signer_from_env(config.web.secret_env, config.web.previous_secret_env)
     with exclusive(lock_path(config.database_url, "send"), "sending the digest"):
-        return _send(config, store, transport, send_at, entries, stop or threading.Event())
+        return _send(config, store, transport, send_at, entries, stop or threading.Event(),
+                     signer)
 
 
 def _send(config: Config, store: Store, transport: Transport, send_at: datetime,
-          entries: Sequence[Tagged] | None, stop: threading.Event) -> SendReport:
+          entries: Sequence[Tagged] | None, stop: threading.Event, signer: Signer
+          ) -> SendReport:
     began = time.monotonic()
     settings = config.digest
     issue = issue_key(send_at)
@@ -210,7 +239,7 @@ def _send(config: Config, store: Store, transport: Transport, send_at: datetime,
     report = SendReport(issue, stories=len(frozen))
     subscribers = {sid: (spec, token) for sid, spec, token in store.subscriber_rows("active")}
     store.open_deliveries(issue, [(sid, message_id(settings)) for sid in subscribers])
-    renderer = IssueRenderer(config, frozen, send_at)
+    renderer = IssueRenderer(config, frozen, send_at, signer)
     composer = Composer(settings)
     log.info("issue %s: %d stories; sending to %d subscribers", issue, len(frozen),
              len(subscribers))
@@ -259,7 +288,8 @@ def _deliver(store: Store, transport: Transport, renderer: IssueRenderer,
         return
     rendered = renderer.render(chosen, spec.name, token)
     msg = composer.digest(rendered, key=f"{issue}-{sid}", to=spec.email, name=spec.name,
-                          token=token, msg_id=msg_id, fmt=spec.format)
+                          token=renderer.links(token).unsubscribe, msg_id=msg_id,
+                          fmt=spec.format)
     try:
         transport.send(msg)
     except SendError as exc:
