@@ -109,4 +109,4 @@ def main() -> None:
 
 
 # The sub-commands register themselves on `cli` when their modules are imported.
-from sectorwatch.cli import articles, digest, fetching, run, subscribers  # noqa: E402,F401
+from sectorwatch.cli import articles, digest, fetching, run, serve, subscribers  # noqa: E402,F401

@@ -108,3 +108,18 @@ class Composer:
                                  f"<mailto:{s.unsubscribe_mailto}?subject={token}>")])
         return Outgoing(key, self.sender, to,
                         b"".join([head, self._fixed, content_type, CRLF, body]), html)
+
+
+def notice(settings: DigestSettings, *, key: str, to: str, subject: str, text: str,
+           html: str | None = None, now: datetime | None = None) -> Outgoing:
+    """A one-off message to one address (a subscription confirmation): no list headers,
+    marked as automatically generated (RFC 3834) so nobody's autoresponder answers it."""
+    content_type, body = mime_body(text, html)
+    head = header_block([
+        ("From", settings.from_address), ("Reply-To", settings.reply_to),
+        ("To", Address(addr_spec=to)), ("Subject", clean_header_text(subject)),
+        ("Date", format_datetime(now or datetime.now().astimezone())),
+        ("Message-ID", message_id(settings)), ("Auto-Submitted", "auto-generated"),
+        ("MIME-Version", "1.0")])
+    return Outgoing(key, parseaddr(settings.from_address)[1], to,
+                    b"".join([head, content_type, CRLF, body]), html)

@@ -78,6 +78,16 @@ def render(selection: Selection, *, name: str, issue_date: datetime, manage_url:
     """``views``: story views by lead id, shared across calls for one issue, so each story
     is prepared once however many subscribers' digests hold it."""
     env = env or environment()
+    context = digest_context(selection, name=name, issue_date=issue_date, views=views)
+    context.update(manage_url=manage_url, unsubscribe_url=unsubscribe_url)
+    html = _INLINER.inline(env.get_template("digest.html.j2").render(context))
+    text = env.get_template("digest.txt.j2").render(context)
+    return Rendered(context["subject"], context["preheader"], html, text)
+
+
+def digest_context(selection: Selection, *, name: str, issue_date: datetime,
+                   views: dict[int, dict] | None = None) -> dict:
+    """What the digest templates (and the web archive's page) show of a selection."""
     views = {} if views is None else views
     names = _names()
     sections = [{"title": s.title, "more": s.more,
@@ -96,13 +106,9 @@ def render(selection: Selection, *, name: str, issue_date: datetime, manage_url:
         else "Children's services this week: nothing new on what you follow")
     if selection.empty:
         preheader = "Nothing this week matched the authorities and topics you follow."
-    context = {"sections": sections, "watch": watch, "name": clean_header_text(name, 80),
-               "preheader": preheader, "subject": subject, "start": selection.start,
-               "end": selection.end, "manage_url": manage_url,
-               "unsubscribe_url": unsubscribe_url, "count": count}
-    html = _INLINER.inline(env.get_template("digest.html.j2").render(context))
-    text = env.get_template("digest.txt.j2").render(context)
-    return Rendered(subject, preheader, html, text)
+    return {"sections": sections, "watch": watch, "name": clean_header_text(name, 80),
+            "preheader": preheader, "subject": subject, "start": selection.start,
+            "end": selection.end, "count": count}
 
 
 def month_name(value: str | None) -> str | None:

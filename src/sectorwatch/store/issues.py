@@ -31,6 +31,18 @@ class IssueStore:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(t.issues).where(t.issues.c.key == key)).first()
 
+    def sent_issues(self) -> list[sa.Row]:
+        """Issues that reached at least one reader, newest first, with ``sent`` (how many
+        readers), without their stories."""
+        i, d = t.issues, t.deliveries
+        sent = (sa.select(sa.func.count()).where(d.c.issue == i.c.key, d.c.status == "sent")
+                .scalar_subquery())
+        cols = [c for c in i.c if c.name != "stories"]
+        query = (sa.select(*cols, sent.label("sent")).where(sent > 0)
+                 .order_by(i.c.send_at.desc()))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
     def issue_list(self) -> list[sa.Row]:
         """Every frozen issue without its stories, newest first."""
         i = t.issues

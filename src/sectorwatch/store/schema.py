@@ -123,6 +123,8 @@ subscribers = sa.Table(
     sa.Column("token", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("confirmed_at", UTCDateTime),  # when the address owner confirmed (web)
+    sa.Column("unsubscribed_at", UTCDateTime),
 )
 
 deliveries = sa.Table(
@@ -204,8 +206,10 @@ def _v3_tags(conn: Connection) -> None:
 
 
 def _v4_subscribers(conn: Connection) -> None:
-    """Digest subscribers."""
-    subscribers.create(conn)
+    """Digest subscribers, as the table stood at version 4."""
+    sa.Table("subscribers", sa.MetaData(), *(
+        c._copy() for c in subscribers.columns
+        if c.name not in ("confirmed_at", "unsubscribed_at"))).create(conn)
 
 
 def _v5_deliveries(conn: Connection) -> None:
@@ -222,8 +226,14 @@ def _v6_issues(conn: Connection) -> None:
     add_column(conn, "deliveries", "next_attempt_at", UTCDateTime())
 
 
+def _v7_consent(conn: Connection) -> None:
+    """When a subscriber confirmed (double opt-in on the web) and when they left."""
+    add_column(conn, "subscribers", "confirmed_at", UTCDateTime())
+    add_column(conn, "subscribers", "unsubscribed_at", UTCDateTime())
+
+
 MIGRATIONS: list[Migration] = [_v2_extraction_fields, _v3_tags, _v4_subscribers,
-                               _v5_deliveries, _v6_issues]
+                               _v5_deliveries, _v6_issues, _v7_consent]
 
 
 def schema_version() -> int:

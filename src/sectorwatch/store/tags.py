@@ -24,6 +24,35 @@ class TagStore:
                 out[row.kind].append(json.loads(row.detail))
         return out
 
+    def tags_for(self, article_ids: list[int]) -> dict[int, dict[str, list[dict]]]:
+        """``tags`` for many articles in one query."""
+        out = {i: {"authority": [], "topic": [], "judgement": []} for i in article_ids}
+        with self.engine.connect() as conn:
+            for row in conn.execute(sa.select(t.article_tags).where(
+                    t.article_tags.c.article_id.in_(article_ids))):
+                out[row.article_id][row.kind].append(json.loads(row.detail))
+        return out
+
+    def authority_counts(self) -> dict[str, int]:
+        """Stored articles per authority code (primary or mentioned)."""
+        g = t.article_tags.c
+        query = (sa.select(g.key, sa.func.count(sa.distinct(g.article_id)))
+                 .where(g.kind == "authority").group_by(g.key))
+        with self.engine.connect() as conn:
+            return dict(conn.execute(query).all())
+
+    def judgements(self, code: str) -> list[tuple[sa.Row, dict]]:
+        """Every judgement event stored for an authority, with the article that reported
+        it (id, title, url, source_id, published_at, first_seen_at), oldest article first."""
+        a, g = t.articles.c, t.article_tags.c
+        query = (sa.select(a.id, a.title, a.url, a.source_id, a.published_at,
+                           a.first_seen_at, g.detail)
+                 .join(t.article_tags, g.article_id == a.id)
+                 .where(g.kind == "judgement", g.key == code)
+                 .order_by(sa.func.coalesce(a.published_at, a.first_seen_at), a.id))
+        with self.engine.connect() as conn:
+            return [(row, json.loads(row.detail)) for row in conn.execute(query)]
+
     def texts(self, source_id: str | None = None) -> Iterator[sa.Row]:
         """(id, title, text, published_at) of stored articles, for re-tagging."""
         query = sa.select(t.articles.c.id, t.articles.c.title, t.articles.c.text,
