@@ -27,6 +27,7 @@ PURPOSES = ("manage", "unsubscribe", "confirm", "csrf")
 MIN_SECRET = 32  # characters
 _SIG = 22  # base64url characters of the MAC kept: 132 bits
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_MAC = re.compile(rf"[A-Za-z0-9_-]{{{_SIG}}}")
 
 
 class SecretError(SectorwatchError):
@@ -70,11 +71,11 @@ class Signer:
         parts = (token or "").split(".")
         if len(parts) == 2:
             key, expires, mac = parts[0], None, parts[1]
-        elif len(parts) == 3 and re.fullmatch(r"[0-9a-f]{1,12}", parts[1]):
+        elif len(parts) == 3 and re.fullmatch(r"[1-9a-f][0-9a-f]{0,11}", parts[1]):
             key, expires, mac = parts[0], int(parts[1], 16), parts[2]
         else:
             return None
-        if not _KEY.fullmatch(key) or len(mac) != _SIG:
+        if not _KEY.fullmatch(key) or not _MAC.fullmatch(mac):
             return None
         message = self._message(purpose, key, expires)
         # compare against every secret, so timing does not tell which one matched

@@ -4,12 +4,12 @@ fetch of a local news site, mailing through aiosmtpd on 127.0.0.1."""
 from __future__ import annotations
 
 import re
-from html import escape
 import socket
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 
 import pytest
 import requests

@@ -5,9 +5,9 @@ from __future__ import annotations
 import feedparser
 import requests
 
-from sectorwatch.digest.send import week_entries
-from sectorwatch.digest.select import week_before
 from sectorwatch.digest import snapshot
+from sectorwatch.digest.select import week_before
+from sectorwatch.digest.send import week_entries
 from tests.web.conftest import HOSTILE, SEND
 
 

@@ -45,7 +45,7 @@ def clean_header_text(text: str, limit: int = 150) -> str:
 
 
 def safe_url(url: str) -> str | None:
-    return url if re.match(r"^https?://[^\s\"'<>]+$", url or "") else None
+    return url if re.match(r"^https?://[^\s\"'<>\x00-\x1f\x7f]+$", url or "") else None
 
 
 def environment(templates: Path | None = None) -> jinja2.Environment:

@@ -1,11 +1,13 @@
 """Atom feeds (RFC 4287) of digest issues and of an authority's stories. Pure.
 
-Built with ElementTree, so every value is escaped as XML; text is first cleaned of the
-control characters XML 1.0 cannot carry at all, and bounded.
+Built with ElementTree, so every value is escaped as XML; every text and attribute is
+first cleaned of the characters XML 1.0 cannot carry at all, and titles and summaries are
+bounded.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +16,12 @@ from datetime import UTC, datetime
 from sectorwatch.digest.render import clean_header_text
 
 ATOM = "http://www.w3.org/2005/Atom"
+# characters XML 1.0 cannot carry, even escaped
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_safe(text: str) -> str:
+    return _NOT_XML.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -37,9 +45,10 @@ def atom(*, feed_id: str, title: str, self_url: str, page_url: str, entries: Seq
     root = ET.Element(f"{{{ATOM}}}feed")
 
     def add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        el = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        el = ET.SubElement(parent, f"{{{ATOM}}}{tag}",
+                           {k: xml_safe(v) for k, v in attrs.items()})
         if text is not None:
-            el.text = text
+            el.text = xml_safe(text)
         return el
 
     newest = max((e.updated for e in entries), default=None)

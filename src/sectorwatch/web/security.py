@@ -22,7 +22,9 @@ CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self';
 HEADERS = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",  # links carry tokens: never hand them on
+    # links carry tokens: never hand them to another site (no-referrer would also make
+    # Chromium send "Origin: null" on our own forms)
+    "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
@@ -85,11 +87,11 @@ class Csrf:
 
     def same_site(self, request: Request) -> bool:
         """No sign of a cross-site request (browsers send one or both headers)."""
-        if request.headers.get("sec-fetch-site", "same-origin") not in (
-                "same-origin", "none"):
+        fetch_site = request.headers.get("sec-fetch-site")
+        if fetch_site not in (None, "same-origin", "none"):
             return False
         origin = request.headers.get("origin")
-        if origin is None:
+        if origin is None or (origin == "null" and fetch_site == "same-origin"):
             return True
         own = f"{request.url.scheme}://{request.url.netloc}"
         return origin in self.origins or origin == own

@@ -72,9 +72,10 @@ def build_timeline(rows: Iterable[tuple[object, dict]], source_names: dict[str, 
         scope, grade = judgement.get("scope") or "overall", judgement.get("grade")
         if grade and scope not in event.grades:
             event.grades[scope] = grade
-        if all(r.url != row.url for r in event.reports):
+        title = clean_header_text(row.title, 300)
+        if all((r.url, r.title) != (safe_url(row.url), title) for r in event.reports):
             event.reports.append(Reported(
-                clean_header_text(row.title, 300), safe_url(row.url),
+                title, safe_url(row.url),
                 clean_header_text(source_names.get(row.source_id, row.source_id), 80),
                 reported_on))
     return sorted(events.values(), key=lambda e: (e.month, e.kind), reverse=True)

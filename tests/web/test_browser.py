@@ -1,0 +1,83 @@
+"""The whole reader journey in Debian's Chromium (Playwright): subscribe, the confirmation
+mail at aiosmtpd, confirm, change preferences, unsubscribe; screenshots at desktop and
+phone widths (set SECTORWATCH_SCREENSHOTS to keep them)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sectorwatch.digest.subscribers import Filters
+from tests.web.conftest import LEEDS, link_in
+
+WIDTHS = {"desktop": 1280, "phone": 375}
+
+
+@pytest.mark.parametrize("device", WIDTHS)
+def test_subscribe_confirm_manage_unsubscribe_in_a_browser(served, browser, screenshots,
+                                                           device):
+    width = WIDTHS[device]
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  is_mobile=device == "phone")
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+
+    def shot(name: str) -> None:
+        page.screenshot(path=str(screenshots / f"{name}-{width}.png"), full_page=True)
+
+    # 1. subscribe: the search box narrows the long list of authorities
+    page.goto(served.url + "/")
+    page.get_by_label("Email address").fill("sam@example.org")
+    page.get_by_label("Find an authority").fill("worces")
+    assert page.locator("#authority-list label.check:visible").count() == 1
+    page.get_by_label("Worcestershire").check()
+    page.get_by_label("Ofsted & inspection").check()
+    shot("subscribe")
+    page.get_by_role("button", name="Subscribe").click()
+    page.wait_for_url("**/subscribe/sent")
+    assert page.get_by_role("heading", name="Check your email").is_visible()
+    assert served.status("sam@example.org") == "pending"
+
+    # 2. the confirmation mail arrives; its link opens a page, which changes nothing
+    [message] = served.mails_to("sam@example.org")
+    page.goto(link_in(message, "/c/"))
+    assert page.get_by_text("Worcestershire; inspection").is_visible()
+    shot("confirm")
+    assert served.status("sam@example.org") == "pending"
+
+    # 3. confirm with the button
+    page.get_by_role("button", name="Confirm subscription").click()
+    page.wait_for_url(re.compile(r".*/m/.*\?done=confirmed$"))
+    assert page.get_by_role("status").inner_text().startswith("Thank you")
+    assert served.status("sam@example.org") == "active"
+    assert served.filters("sam@example.org") == Filters(("E10000034",), (), ("inspection",))
+
+    # 4. change preferences: Leeds instead of Worcestershire, plain text
+    page.get_by_label("Worcestershire").uncheck()
+    page.get_by_label("Find an authority").fill("leeds")
+    page.get_by_label("Leeds").check()
+    page.get_by_label("Plain text").check()
+    page.get_by_role("button", name="Save choices").click()
+    page.wait_for_url(re.compile(r".*\?done=saved$"))
+    assert page.get_by_label("Leeds").is_checked()
+    shot("manage")
+    assert served.filters("sam@example.org") == Filters((LEEDS,), (), ("inspection",))
+    assert {s.email: s.format for s, _ in served.store.subscribers()}["sam@example.org"] \
+        == "text"
+
+    # 5. unsubscribe from the same page
+    page.get_by_role("button", name="Unsubscribe").click()
+    assert page.get_by_role("heading", name="You are unsubscribed").is_visible()
+    shot("unsubscribed")
+    assert served.status("sam@example.org") == "unsubscribed"
+
+    # and the reading pages, for the record
+    for path, name in (("/authorities/worcestershire", "authority"),
+                       ("/archive/2026-W48", "issue")):
+        page.goto(served.url + path)
+        shot(name)
+    assert not problems, problems  # no CSP refusals, no script errors
+    context.close()
