@@ -72,3 +72,53 @@ def store_config(workdir):
     from sectorwatch.config import load_config
 
     return load_config(workdir / "config.yaml")
+
+
+def test_the_demo_serves_worcestershire_timeline_from_the_seed_articles(tmp_path):
+    """`sectorwatch demo --serve`: the authority page shows the timeline the council drew
+    by hand in seed 003 (inadequate, then monitoring visits), read from the seeds, and the
+    links in the demo's own digests work against it (signed by the same run)."""
+    import re
+    import signal
+    import socket
+    import time
+
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "SECTORWATCH_SECRET"}
+    proc = subprocess.Popen([SECTORWATCH, "demo", "--workdir", str(tmp_path), "--serve",
+                             str(port)], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**env, "COLUMNS": "200"})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            assert time.monotonic() < deadline and proc.poll() is None, "demo did not serve"
+            try:
+                page = requests.get(f"{base}/authorities/worcestershire", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert page.status_code == 200
+        timeline = page.text.split('id="timeline"')[1].split('id="recent"')[0]
+        whens = re.findall(r'<p class="when">([^<]+)', timeline)
+        assert [w.strip() for w in whens] == [
+            "November 2018", "January 2018", "May 2017", "January 2017"]
+        assert "inadequate" in timeline.rsplit("January 2017", 1)[1]  # the judgement (seed 004)
+        assert timeline.count("Monitoring visit") == 3
+        assert "Worcester News" in timeline and "Children First" in timeline  # 000 + 002
+        assert "Latest judgement reported" in timeline
+        # the manage link in the Worcestershire reader's digest opens their page
+        eml = (tmp_path / "outbox" / f"{DEMO_WEEK}-2.eml").read_bytes()
+        message = email.message_from_bytes(eml, policy=policy.default)
+        manage = re.search(rf"{base}/m/[\w.-]+", message.get_body(("plain",)).get_content())
+        assert manage, "no manage link pointing at the demo's server"
+        mine = requests.get(manage.group(0), timeout=5)
+        assert mine.status_code == 200 and "worcestershire@example.org" in mine.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=20)[0]
+    assert proc.returncode == 0, output

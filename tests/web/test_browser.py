@@ -44,7 +44,7 @@ def test_subscribe_confirm_manage_unsubscribe_in_a_browser(served, browser, scre
     # 2. the confirmation mail arrives; its link opens a page, which changes nothing
     [message] = served.mails_to("sam@example.org")
     page.goto(link_in(message, "/c/"))
-    assert page.get_by_text("Worcestershire; inspection").is_visible()
+    assert page.get_by_text("Worcestershire; Ofsted & inspection").is_visible()
     shot("confirm")
     assert served.status("sam@example.org") == "pending"
 
@@ -63,6 +63,7 @@ def test_subscribe_confirm_manage_unsubscribe_in_a_browser(served, browser, scre
     page.get_by_role("button", name="Save choices").click()
     page.wait_for_url(re.compile(r".*\?done=saved$"))
     assert page.get_by_label("Leeds").is_checked()
+    assert page.get_by_text("Leeds; Ofsted & inspection").is_visible()
     shot("manage")
     assert served.filters("sam@example.org") == Filters((LEEDS,), (), ("inspection",))
     assert {s.email: s.format for s, _ in served.store.subscribers()}["sam@example.org"] \

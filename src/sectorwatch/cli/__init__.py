@@ -68,9 +68,12 @@ def config_check(obj: Context) -> None:
               show_default=True, help="Where the demo keeps its database, config and outbox.")
 @click.option("--week", metavar="YYYY-Www", default="2018-W47", show_default=True,
               help="The issue to write (the Monday of that ISO week).")
-def demo(workdir: Path, week: str) -> None:
+@click.option("--serve", "serve_port", type=int, is_flag=False, flag_value=8080, default=None,
+              metavar="[PORT]", help="Then serve the web pages on 127.0.0.1 (port 8080).")
+def demo(workdir: Path, week: str, serve_port: int | None) -> None:
     """The whole job offline: fetch copies of sector sites served on 127.0.0.1, subscribe
-    two demo readers and write the week's digest for each into an outbox folder."""
+    two demo readers and write the week's digest for each into an outbox folder; with
+    --serve, then the web pages (subscribe, archive, authority pages) until Ctrl-C."""
     from sectorwatch.demo.run import run_demo
     from sectorwatch.digest.send import issue_send_at
 
@@ -78,7 +81,7 @@ def demo(workdir: Path, week: str) -> None:
         issue_send_at(week)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--week") from None
-    sys.exit(run_demo(workdir, console, week))
+    sys.exit(run_demo(workdir, console, week, serve_port))
 
 
 def when(value: datetime) -> str:

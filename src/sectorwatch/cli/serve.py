@@ -11,10 +11,16 @@ from sectorwatch.cli import Context, cli
 
 def server(app, host: str, port: int, trusted_proxies: tuple[str, ...]):
     """A uvicorn server for ``app``: no Server header, our logging, forwarded headers
-    believed only from ``trusted_proxies``."""
+    believed only from ``trusted_proxies``. SIGTERM or Ctrl-C stops it gracefully and the
+    process exits 0 (uvicorn itself raises the signal again once stopped)."""
     import uvicorn
 
-    return uvicorn.Server(uvicorn.Config(
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()  # a stop asked for is a clean exit
+
+    return Server(uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, server_header=False,
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=list(trusted_proxies) or None, lifespan="on",

@@ -28,6 +28,8 @@ from sectorwatch.tokens import preview_signer
 
 # The week of seeds 000 and 002 (13 and 16 November 2018): the issue of Monday 19 November.
 DEMO_WEEK = "2018-W47"
+WEB_PORT = 8080  # where `sectorwatch demo --serve` listens, and so the demo's links point
+WATCHED = "E10000034"  # Worcestershire: the seeds' authority
 EXAMPLES = ("worcestershire-cfosp",)  # shipped disabled (they need a council's own ids)
 
 
@@ -46,7 +48,7 @@ READERS = (
 
 
 def local_config_text(sites: dict, database_url: str, fetch: dict[str, str],
-                      outbox: Path | None = None) -> str:
+                      outbox: Path | None = None, base_url: str | None = None) -> str:
     """The shipped config pointed at the local sites, with another database and outbox, its
     example sources enabled and some ``fetch:`` settings replaced (comments and layout kept).
     """
@@ -55,6 +57,9 @@ def local_config_text(sites: dict, database_url: str, fetch: dict[str, str],
                         f'database_url: "{database_url}"')
     if outbox is not None:
         text = text.replace("  outbox_dir: outbox", f'  outbox_dir: "{outbox}"')
+    if base_url is not None:
+        text = text.replace('  base_url: "https://sectorwatch.example.org"',
+                            f'  base_url: "{base_url}"')
     lines = text.splitlines()
     for key, value in fetch.items():
         lines = [f"  {key}: {value}" if line.startswith(f"  {key}:") else line for line in lines]
@@ -67,7 +72,9 @@ def local_config_text(sites: dict, database_url: str, fetch: dict[str, str],
     return "\n".join(lines) + "\n"
 
 
-def run_demo(workdir: Path, console: Console, week: str = DEMO_WEEK) -> int:
+def run_demo(workdir: Path, console: Console, week: str = DEMO_WEEK,
+             serve_port: int | None = None) -> int:
+    """The demo; with ``serve_port``, then the web pages on 127.0.0.1 until Ctrl-C."""
     from sectorwatch.cli.fetching import summary_table  # the CLI owns presentation
 
     send_at = issue_send_at(week)
@@ -81,7 +88,8 @@ def run_demo(workdir: Path, console: Console, week: str = DEMO_WEEK) -> int:
     shutil.rmtree(outbox, ignore_errors=True)
     with serve_sites() as sites:
         db_url = f"sqlite:///{db_file}"
-        text = local_config_text(sites, db_url, {"per_host_delay": "0.2s"}, outbox)
+        text = local_config_text(sites, db_url, {"per_host_delay": "0.2s"}, outbox,
+                                 f"http://127.0.0.1:{serve_port or WEB_PORT}")
         (workdir / "config.yaml").write_text(text, encoding="utf-8")
         config = parse_config(text, str(workdir / "config.yaml"))
         signer = preview_signer(config.web.secret_env)  # the real secret if set, else one
@@ -101,16 +109,59 @@ def run_demo(workdir: Path, console: Console, week: str = DEMO_WEEK) -> int:
             renderer = IssueRenderer(config, snapshot.loads(row.stories), send_at, signer)
             table, digests = readers_table(store, renderer, result.issue, outbox)
             console.print(table)
+            console.print(timeline_table(config, store, WATCHED))
     console.print("The HTML digests (the .eml beside each is the whole email):")
     for path in digests:
         console.print(f"  {escape(str(path))}", soft_wrap=True)
     cfg = escape(str(workdir / "config.yaml"))
+    ok = report.ok and not (result.failed or result.deferred)
+    if serve_port is not None:
+        serve_demo(config, signer, serve_port, console)
+        return 0 if ok else 1
     console.print("Then try:", soft_wrap=True)
     for command in ("articles --authority Worcestershire",
                     f"digest preview --week {week} --subscriber worcestershire@example.org",
                     "sources"):
         console.print(f"  sectorwatch --config {cfg} {command}", soft_wrap=True)
-    return 0 if report.ok and not (result.failed or result.deferred) else 1
+    console.print("  sectorwatch demo --serve    (the same, then the web pages: subscribe, the "
+                  "archive, each authority's page)", soft_wrap=True)
+    return 0 if ok else 1
+
+
+def timeline_table(config: Config, store: Store, code: str) -> Table:
+    """An authority's Ofsted timeline as its web page shows it."""
+    from sectorwatch.web.timeline import build_timeline
+
+    name = gazetteer().name(code)
+    events = build_timeline(store.judgements(code),
+                            {s.id: s.label for s in config.sources})
+    table = Table(title=f"{name}'s Ofsted timeline, read from the stored articles "
+                  "(its page: /authorities/" + name.lower() + ")", title_justify="left",
+                  expand=True)
+    table.add_column("when", width=16)
+    table.add_column("event", ratio=2)
+    table.add_column("reported by", ratio=3)
+    for e in events:
+        grades = "; ".join(f"{scope}: {grade}" for scope, grade in e.grades.items())
+        table.add_row(e.label + ("" if e.dated else " (reported)"),
+                      escape(e.kind + (f" — {grades}" if grades else "")),
+                      escape(", ".join(_outlet(r.source) for r in e.reports)))
+    return table
+
+
+def serve_demo(config: Config, signer, port: int, console: Console) -> None:
+    """The web pages over the demo's store, on 127.0.0.1, until Ctrl-C or SIGTERM."""
+    from sectorwatch.cli.serve import server
+    from sectorwatch.web import create_app
+
+    with Store.open(config.database_url) as store:
+        app = create_app(config, store, signer)
+        base = f"http://127.0.0.1:{port}"
+        console.print(f"Serving the web pages on {base} (Ctrl-C stops):", soft_wrap=True)
+        for path in ("/", "/authorities/worcestershire", f"/archive/{DEMO_WEEK}"):
+            console.print(f"  {base}{path}", soft_wrap=True)
+        console.print("Subscription emails go to the outbox folder.", soft_wrap=True)
+        server(app, "127.0.0.1", port, ()).run()
 
 
 def subscribe_readers(config: Config, store: Store) -> None:

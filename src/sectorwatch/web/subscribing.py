@@ -49,6 +49,16 @@ def form_context(web: Web, filters: Filters, fmt: str = "html") -> dict:
             "chosen": filters, "format": fmt}
 
 
+def follows(web: Web, filters: Filters) -> str:
+    """What a reader follows, in words: names and topic labels, not codes and slugs."""
+    labels = {t.slug: t.label for t in web.config.topics}
+    parts = [", ".join(web.authorities[c].name if c in web.authorities else c
+                       for c in filters.authorities),
+             ", ".join(filters.regions),
+             ", ".join(labels.get(t, t) for t in filters.topics)]
+    return "; ".join(p for p in parts if p) or "everything"
+
+
 def mask(email: str) -> str:
     """j•••@example.org: enough for its owner to recognise, little for anyone else."""
     local, _, domain = email.partition("@")
@@ -168,7 +178,7 @@ def routes(web: Web) -> list[Route]:
             raise HTTPException(404)
         _, spec = found
         return web.page(request, "confirm.html.j2", spec=spec, masked=mask(spec.email),
-                        follows=spec.filters.describe(), token=token, **links(key))
+                        follows=follows(web, spec.filters), token=token, **links(key))
 
     async def confirm(request: Request) -> Response:
         token = request.path_params["token"]
@@ -197,6 +207,7 @@ def routes(web: Web) -> list[Route]:
         key, spec = subscriber(request.path_params["token"], "manage")
         done = request.query_params.get("done", "")
         return web.page(request, "manage.html.j2", spec=spec, errors=[],
+                        follows=follows(web, spec.filters),
                         done=done if done in ("confirmed", "saved", "resubscribed") else "",
                         **form_context(web, spec.filters, spec.format), **links(key))
 
@@ -216,6 +227,7 @@ def routes(web: Web) -> list[Route]:
             filters = _filters(web, form)
         except SubscriberError as exc:
             return web.page(request, "manage.html.j2", 400, spec=spec, done="",
+                            follows=follows(web, spec.filters),
                             errors=[f"{exc.message}. {exc.hint or ''}".strip()],
                             **form_context(web, spec.filters, spec.format), **links(key))
         await run_in_threadpool(web.store.set_preferences, key, filters, _format(form))

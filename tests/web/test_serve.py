@@ -1,0 +1,58 @@
+"""`sectorwatch serve` as a process: refuses to start without its secret, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.web.conftest import free_port
+
+SECTORWATCH = str(Path(sys.executable).parent / "sectorwatch")
+
+
+def config_file(tmp_path: Path, port: int) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(f'database_url: "sqlite:///{tmp_path / "sw.db"}"\n'
+                    f"web: {{port: {port}}}\nsources: []\n", encoding="utf-8")
+    return path
+
+
+def test_serve_needs_the_secret_and_says_which_variable(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SECTORWATCH_SECRET")}
+    done = subprocess.run([SECTORWATCH, "--config", str(config_file(tmp_path, free_port())),
+                           "serve"], capture_output=True, text=True, timeout=30, env=env)
+    assert done.returncode == 2
+    assert "SECTORWATCH_SECRET" in done.stderr + done.stdout
+    short = subprocess.run([SECTORWATCH, "--config", str(config_file(tmp_path, free_port())),
+                            "serve"], capture_output=True, text=True, timeout=30,
+                           env={**env, "SECTORWATCH_SECRET": "too-short"})
+    assert short.returncode == 2 and "at least 32" in short.stderr + short.stdout
+
+
+def test_serve_listens_on_loopback_and_stops_cleanly_on_sigterm(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen([SECTORWATCH, "--config", str(config_file(tmp_path, port)),
+                             "serve"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert answer.text == "ok"
+        assert requests.get(f"http://127.0.0.1:{port}/archive").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=20)[0]
+    assert proc.returncode == 0, output
+    assert "serving on http://127.0.0.1:" in output and "web.stopped" in output
