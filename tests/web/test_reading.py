@@ -19,6 +19,7 @@ def test_the_archive_lists_sent_issues_and_shows_each_in_full(served):
     assert "Ofsted rates Worcestershire children&#39;s services inadequate" in issue.text
     assert "Leeds launches drive to recruit foster carers" in issue.text
     assert "Authority watch" in issue.text and "inadequate" in issue.text
+    assert 'href="/authorities/worcestershire">Worcestershire</a>' in issue.text
     assert "<script>alert" not in issue.text
     for missing in ("/archive/2026-W01", "/archive/nonsense", "/archive/..%2Fetc"):
         assert requests.get(served.url + missing).status_code == 404

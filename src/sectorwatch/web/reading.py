@@ -48,7 +48,9 @@ def routes(web: Web) -> list[Route]:
                                  web.signer)
         context = digest_context(renderer.selection(Filters()), name="",
                                  issue_date=row.send_at)
-        return web.page(request, "issue.html.j2", key=key, send_at=row.send_at, **context)
+        slugs = {a.name: a.slug for a in web.authorities.values() if a.current}
+        return web.page(request, "issue.html.j2", key=key, send_at=row.send_at, slugs=slugs,
+                        **context)
 
     def archive_feed(request: Request) -> Response:
         base = web.base_url
