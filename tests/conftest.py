@@ -207,3 +207,19 @@ def screenshots(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("SECTORWATCH_SCREENSHOTS") or tmp_path / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def wait_for_http(url: str, proc=None, timeout: float = 120.0):
+    """The first answer from ``url`` once a server (``proc``, if given) is listening."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        assert time.monotonic() < deadline, f"nothing answered at {url}"
+        assert proc is None or proc.poll() is None, "the server exited"
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            time.sleep(0.1)

@@ -81,9 +81,10 @@ def test_the_demo_serves_worcestershire_timeline_from_the_seed_articles(tmp_path
     import re
     import signal
     import socket
-    import time
 
     import requests
+
+    from tests.conftest import wait_for_http
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -94,14 +95,7 @@ def test_the_demo_serves_worcestershire_timeline_from_the_seed_articles(tmp_path
                             stderr=subprocess.STDOUT, text=True, env={**env, "COLUMNS": "200"})
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            assert time.monotonic() < deadline and proc.poll() is None, "demo did not serve"
-            try:
-                page = requests.get(f"{base}/authorities/worcestershire", timeout=2)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
+        page = wait_for_http(f"{base}/authorities/worcestershire", proc)
         assert page.status_code == 200
         timeline = page.text.split('id="timeline"')[1].split('id="recent"')[0]
         whens = re.findall(r'<p class="when">([^<]+)', timeline)

@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
+from tests.conftest import wait_for_http
 from tests.web.conftest import free_port
 
 SECTORWATCH = str(Path(sys.executable).parent / "sectorwatch")
@@ -41,14 +41,7 @@ def test_serve_listens_on_loopback_and_stops_cleanly_on_sigterm(tmp_path):
                              "serve"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
-            try:
-                answer = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        answer = wait_for_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=20)
         assert answer.text == "ok"
         assert requests.get(f"http://127.0.0.1:{port}/archive").status_code == 200
     finally:

@@ -45,6 +45,12 @@ def test_double_opt_in_confirms_only_when_the_button_is_pressed(served, http):
     welcome = http.get(served.url + done.headers["location"])
     assert "your subscription is confirmed" in welcome.text
 
+    # after unsubscribing, the old confirmation link is no way back in
+    served.store.set_subscriber_status("sam@example.org", "unsubscribed")
+    assert http.get(link).status_code == 410
+    again = http.post(link, data={"csrf": csrf_of(page.text)}, allow_redirects=False)
+    assert again.status_code == 410 and served.status("sam@example.org") == "unsubscribed"
+
 
 def test_the_answer_is_the_same_whether_or_not_the_address_is_known(served, http):
     served.store.save_subscriber(SubscriberSpec("known@example.org", "Known",

@@ -177,6 +177,10 @@ def routes(web: Web) -> list[Route]:
         if found is None:
             raise HTTPException(404)
         _, spec = found
+        if spec.status == "unsubscribed":  # a link from before they left: not a way back
+            return web.page(request, "error.html.j2", 410, title="This link has been used up",
+                            message="This address unsubscribed after the link was sent. "
+                                    "Subscribe again to get a new one.", subscribe_link=True)
         return web.page(request, "confirm.html.j2", spec=spec, masked=mask(spec.email),
                         follows=follows(web, spec.filters), token=token, **links(key))
 
@@ -194,6 +198,11 @@ def routes(web: Web) -> list[Route]:
                                           only_from="pending")
         if changed:
             event(log, "web.confirmed", "subscription confirmed")
+        found = await run_in_threadpool(web.store.subscriber_by_key, key)
+        if found is None or found[1].status != "active":
+            return web.page(request, "error.html.j2", 410, title="This link has been used up",
+                            message="This address unsubscribed after the link was sent. "
+                                    "Subscribe again to get a new one.", subscribe_link=True)
         return RedirectResponse(f"{links(key)['manage']}?done=confirmed", status_code=303)
 
     def subscriber(token: str, purpose: str) -> tuple[str, SubscriberSpec]:
