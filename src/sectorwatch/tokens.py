@@ -18,7 +18,6 @@ import hmac
 import os
 import re
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sectorwatch.errors import SectorwatchError
@@ -112,9 +111,9 @@ def signer_from_env(name: str, previous: str | None = None,
     return Signer(tuple(keys))
 
 
-def ephemeral_signer(seed: Sequence[bytes] = ()) -> Signer:
+def ephemeral_signer() -> Signer:
     """A signer whose links work nowhere: for previews made without the real secret."""
-    return Signer(tuple(seed) or (os.urandom(32),))
+    return Signer((os.urandom(32),))
 
 
 def preview_signer(secret_env: str, previous_env: str | None = None) -> Signer:

@@ -17,6 +17,7 @@ from sectorwatch.digest import snapshot
 from sectorwatch.digest.render import clean_header_text, digest_context, safe_url
 from sectorwatch.digest.send import IssueRenderer
 from sectorwatch.digest.subscribers import Filters
+from sectorwatch.tag.authorities import gazetteer
 from sectorwatch.web.app import Web
 from sectorwatch.web.feeds import Entry, atom
 from sectorwatch.web.timeline import build_timeline, latest_grade
@@ -147,6 +148,4 @@ def routes(web: Web) -> list[Route]:
 
 
 def _replaced_by(code: str) -> list[str]:
-    from sectorwatch.tag.authorities import gazetteer
-
     return list(gazetteer().authorities.get(code, {}).get("replaced_by") or [])
