@@ -63,6 +63,7 @@ class Authority:
     slug: str
     current: bool
     end: str | None
+    replaced_by: tuple[str, ...] = ()
 
 
 def authorities() -> dict[str, Authority]:
@@ -73,7 +74,8 @@ def authorities() -> dict[str, Authority]:
         end = info.get("end")
         name_slug = slug(info["name"]) + (f"-{end[:4]}" if end else "")
         out[code] = Authority(code, info["name"], info.get("official_name") or info["name"],
-                              info["region"], info.get("type") or "", name_slug, not end, end)
+                              info["region"], info.get("type") or "", name_slug, not end, end,
+                              tuple(info.get("replaced_by") or ()))
     return out
 
 

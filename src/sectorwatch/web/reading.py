@@ -17,7 +17,6 @@ from sectorwatch.digest import snapshot
 from sectorwatch.digest.render import clean_header_text, digest_context, safe_url
 from sectorwatch.digest.send import IssueRenderer
 from sectorwatch.digest.subscribers import Filters
-from sectorwatch.tag.authorities import gazetteer
 from sectorwatch.web.app import Web
 from sectorwatch.web.feeds import Entry, atom
 from sectorwatch.web.timeline import build_timeline, latest_grade
@@ -119,8 +118,8 @@ def routes(web: Web) -> list[Route]:
         events = build_timeline(web.store.judgements(a.code), web.source_names)
         return web.page(request, "authority.html.j2", authority=a, events=events,
                         latest=latest_grade(events), stories=stories(a.code),
-                        successors=[web.authorities[c] for c in
-                                    _replaced_by(a.code) if c in web.authorities])
+                        successors=[web.authorities[c] for c in a.replaced_by
+                                    if c in web.authorities])
 
     def authority_feed(request: Request) -> Response:
         a = find(request)
@@ -146,6 +145,3 @@ def routes(web: Web) -> list[Route]:
         Route("/authorities/{slug}", authority),
     ]
 
-
-def _replaced_by(code: str) -> list[str]:
-    return list(gazetteer().authorities.get(code, {}).get("replaced_by") or [])

@@ -93,6 +93,17 @@ def routes(web: Web) -> list[Route]:
         return {"manage": f"/m/{web.signer.sign('manage', key)}",
                 "unsubscribe": f"/u/{web.signer.sign('unsubscribe', key)}"}
 
+    def refused_form(request: Request) -> Response:
+        return web.page(request, "error.html.j2", 403, title="Please try again",
+                        message="This form had expired or came from another site. Go back, "
+                                "reload the page and send it again.")
+
+    def used_up(request: Request) -> Response:
+        """An old confirmation link for an address that has unsubscribed since."""
+        return web.page(request, "error.html.j2", 410, title="This link has been used up",
+                        message="This address unsubscribed after the link was sent. "
+                                "Subscribe again to get a new one.", subscribe_link=True)
+
     def send_notice(kind: str, email: str, key: str) -> None:
         """Runs on the mail thread: the confirmation, or a reminder for an address that
         is subscribed already (with its manage link). Failures are logged, never raised."""
@@ -131,9 +142,7 @@ def routes(web: Web) -> list[Route]:
             return response
         form = await _form(request)
         if not web.csrf.valid(request, form.get(CSRF_FIELD)):
-            return web.page(request, "error.html.j2", 403, title="Please try again",
-                            message="This form had expired or came from another site. "
-                                    "Go back, reload the page and send it again.")
+            return refused_form(request)
         email, name = str(form.get("email", "")), str(form.get("name", ""))[:80]
         errors = []
         filters = Filters()
@@ -178,9 +187,7 @@ def routes(web: Web) -> list[Route]:
             raise HTTPException(404)
         _, spec = found
         if spec.status == "unsubscribed":  # a link from before they left: not a way back
-            return web.page(request, "error.html.j2", 410, title="This link has been used up",
-                            message="This address unsubscribed after the link was sent. "
-                                    "Subscribe again to get a new one.", subscribe_link=True)
+            return used_up(request)
         return web.page(request, "confirm.html.j2", spec=spec, masked=mask(spec.email),
                         follows=follows(web, spec.filters), token=token, **links(key))
 
@@ -188,9 +195,7 @@ def routes(web: Web) -> list[Route]:
         token = request.path_params["token"]
         form = await _form(request)
         if not web.csrf.valid(request, form.get(CSRF_FIELD)):
-            return web.page(request, "error.html.j2", 403, title="Please try again",
-                            message="This form had expired. Go back, reload the page and "
-                                    "press the button again.")
+            return refused_form(request)
         key = web.signer.verify("confirm", token)
         if key is None:
             raise HTTPException(404)
@@ -200,9 +205,7 @@ def routes(web: Web) -> list[Route]:
             event(log, "web.confirmed", "subscription confirmed")
         found = await run_in_threadpool(web.store.subscriber_by_key, key)
         if found is None or found[1].status != "active":
-            return web.page(request, "error.html.j2", 410, title="This link has been used up",
-                            message="This address unsubscribed after the link was sent. "
-                                    "Subscribe again to get a new one.", subscribe_link=True)
+            return used_up(request)
         return RedirectResponse(f"{links(key)['manage']}?done=confirmed", status_code=303)
 
     def subscriber(token: str, purpose: str) -> tuple[str, SubscriberSpec]:
@@ -225,9 +228,7 @@ def routes(web: Web) -> list[Route]:
         form = await _form(request)
         key, spec = await run_in_threadpool(subscriber, token, "manage")
         if not web.csrf.valid(request, form.get(CSRF_FIELD)):
-            return web.page(request, "error.html.j2", 403, title="Please try again",
-                            message="This form had expired. Go back, reload the page and "
-                                    "send it again.")
+            return refused_form(request)
         if form.get("action") == "resubscribe":
             await run_in_threadpool(web.store.set_status_by_key, key, "active",
                                     only_from="unsubscribed")
