@@ -82,3 +82,10 @@ def test_the_authorities_index_and_the_subscribe_form_preselect(served):
     form = requests.get(served.url + "/?authority=E10000034").text
     assert 'value="E10000034" checked' in form
     assert form.count(" checked") == 2  # it, and the formatted-email default
+
+
+def test_a_former_authority_points_to_the_ones_that_replaced_it(served):
+    page = requests.get(served.url + "/authorities/cumbria-2023").text
+    assert "until 2023" in page and "Follow Cumbria by email" not in page
+    replaced = page.split("Replaced by")[1].split("</p>")[0]
+    assert replaced.count('href="/authorities/') == 2
