@@ -151,7 +151,10 @@ def test_a_version_1_database_is_migrated_to_the_fresh_schema(tmp_path):
     with old.engine.begin() as conn:  # back to version 1: what v2 and v3 added goes
         for column in ("feed_published_at", "updated_signal", "lead", "standfirst"):
             conn.exec_driver_sql(f"ALTER TABLE articles DROP COLUMN {column}")
+        for column in ("host", "pid"):
+            conn.exec_driver_sql(f"ALTER TABLE runs DROP COLUMN {column}")
         conn.exec_driver_sql("DROP TABLE article_tags")
+        conn.exec_driver_sql("DROP TABLE subscriber_events")
         conn.exec_driver_sql("DROP TABLE issues")
         conn.exec_driver_sql("DROP TABLE deliveries")
         conn.exec_driver_sql("DROP TABLE subscribers")

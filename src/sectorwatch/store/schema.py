@@ -117,7 +117,8 @@ subscribers = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("email", sa.String(320), nullable=False, unique=True),
     sa.Column("name", sa.Text, nullable=False, default=""),
-    sa.Column("status", sa.String(16), nullable=False),  # pending, active, unsubscribed
+    # pending, active, unsubscribed, bounced
+    sa.Column("status", sa.String(16), nullable=False),
     sa.Column("format", sa.String(8), nullable=False, default="html"),
     sa.Column("filters", sa.Text, nullable=False, default="{}"),  # JSON: codes, regions, topics
     sa.Column("token", sa.String(64), nullable=False, unique=True),
@@ -125,6 +126,22 @@ subscribers = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("confirmed_at", UTCDateTime),  # when the address owner confirmed (web)
     sa.Column("unsubscribed_at", UTCDateTime),
+    # hard (5xx) refusals in a row; at digest.bounce_limit the status becomes 'bounced'
+    sa.Column("hard_bounces", sa.Integer, nullable=False, default=0, server_default="0"),
+)
+
+# The consent record: every change of a subscriber's status, and how it came about
+# (subscribed on the CLI, confirmed on the web, unsubscribed by a link or by email,
+# bounced, brought back by an admin's --resubscribe).
+subscriber_events = sa.Table(
+    "subscriber_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),  # the new status, or 'bounce'
+    sa.Column("via", sa.String(32), nullable=False),  # cli, import, web, link, mailbox, send
+    sa.Column("detail", sa.Text, nullable=False, default="", server_default=""),
 )
 
 deliveries = sa.Table(
@@ -164,6 +181,9 @@ runs = sa.Table(
     sa.Column("known", sa.Integer, nullable=False, default=0),
     sa.Column("failed", sa.Integer, nullable=False, default=0),
     sa.Column("requests", sa.Integer, nullable=False, default=0),
+    # who runs it: only a run whose process is gone may be called interrupted
+    sa.Column("host", sa.String(255)),
+    sa.Column("pid", sa.Integer),
 )
 
 run_errors = sa.Table(
@@ -209,7 +229,7 @@ def _v4_subscribers(conn: Connection) -> None:
     """Digest subscribers, as the table stood at version 4."""
     sa.Table("subscribers", sa.MetaData(), *(
         c._copy() for c in subscribers.columns
-        if c.name not in ("confirmed_at", "unsubscribed_at"))).create(conn)
+        if c.name not in ("confirmed_at", "unsubscribed_at", "hard_bounces"))).create(conn)
 
 
 def _v5_deliveries(conn: Connection) -> None:
@@ -232,8 +252,18 @@ def _v7_consent(conn: Connection) -> None:
     add_column(conn, "subscribers", "unsubscribed_at", UTCDateTime())
 
 
+def _v8_bounces_events_runners(conn: Connection) -> None:
+    """Hard bounces counted per subscriber, a record of every status change, and the
+    host and process of each run (two fetches at once must not call each other cut off)."""
+    add_column(conn, "subscribers", "hard_bounces", sa.Integer(), "DEFAULT 0 NOT NULL")
+    subscriber_events.create(conn)
+    add_column(conn, "runs", "host", sa.String(255))
+    add_column(conn, "runs", "pid", sa.Integer())
+
+
 MIGRATIONS: list[Migration] = [_v2_extraction_fields, _v3_tags, _v4_subscribers,
-                               _v5_deliveries, _v6_issues, _v7_consent]
+                               _v5_deliveries, _v6_issues, _v7_consent,
+                               _v8_bounces_events_runners]
 
 
 def schema_version() -> int:
