@@ -268,3 +268,32 @@ def test_digest_preview_send_and_list_on_fetched_articles(tmp_path, make_site):
     assert "sent 0" in sw("digest", "send", "--week", week, cwd=tmp_path).stdout
     assert week in sw("digest", "list", cwd=tmp_path).stdout
     assert sw("digest", "send", "--week", "next week", cwd=tmp_path).returncode == 2
+
+
+def test_extract_with_a_source_shows_what_fetch_stores(tmp_path, make_site):
+    from tests.test_pipeline import SHORT_STORIES, short_article
+
+    site = make_site("local")
+    items = [(f"/news/{i}", title) for i, (title, _) in enumerate(SHORT_STORIES)]
+    site.route("/feed", rss(site.base, items), "application/rss+xml")
+    for (path, _), (title, paragraphs) in zip(items, SHORT_STORIES, strict=True):
+        site.route(path, short_article(title, paragraphs))
+    (tmp_path / "config.yaml").write_text(
+        f'database_url: "sqlite:///{tmp_path}/sw.db"\n{FAST_FETCH}\nsources:\n'
+        f"  - {{id: local, type: feed, url: '{site.base}/feed'}}\n")
+
+    def extracted(path: str) -> tuple[str, str]:
+        result = sw("extract", f"{site.base}{path}", "--source", "local", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["text"], result.stderr
+
+    # Before the first fetch, the template is learned as that fetch will learn it.
+    before, note = extracted("/news/1")
+    assert "template learned from 4 pages of local" in note
+    assert not (tmp_path / "sw.db").exists()
+    assert sw("fetch", cwd=tmp_path).returncode == 0
+    stored = {a["url"].rsplit("/", 1)[1]: a["text"] for a in
+              json.loads(sw("articles", "--format", "json", cwd=tmp_path).stdout)}
+    assert len(stored) == 4 and stored["1"] == before
+    for path, _ in items:
+        assert extracted(path)[0] == stored[path.rsplit("/", 1)[1]]

@@ -339,3 +339,73 @@ def test_a_stop_ends_the_source_after_the_article_in_hand_and_it_stays_due(
     feeds = site.count("/feed")
     assert run_all(config, store, stop=stop, force=True).sources[0].status == "stopped"
     assert site.count("/feed") == feeds  # stopping before a source begins polls nothing
+
+
+SHORT_STORIES = [
+    ("Kent opens two children's homes", [
+        "Kent County Council has opened two small children's homes in Maidstone and Ashford, "
+        "each with room for three young people who would otherwise be placed out of county.",
+        "The council said the homes would cut its spending on private placements, which rose "
+        "by a fifth last year as the number of children in care in the county grew.",
+        "Inspectors will visit both homes within their first six months of operation, and "
+        "the council plans a third home in Dover if recruitment of staff goes well.",
+        "Staff at the homes have been recruited from the council's own residential team and "
+        "from local foster carers who wanted to work with older children and teenagers."]),
+    ("Leeds expands family hubs", [
+        "Leeds City Council is to open four more family hubs next spring, bringing midwives, "
+        "health visitors and early help workers together under one roof in each district.",
+        "Funding comes from the national family hubs programme, with the council adding its "
+        "own money to keep two of the hubs open on Saturday mornings for working parents.",
+        "Parents who took part in a pilot in Armley said they valued seeing the same worker "
+        "each visit, and that advice on infant feeding was easier to find than before.",
+        "The council will publish an evaluation of the first year in the autumn, including "
+        "how many families were referred on to children's social care from the hubs."]),
+    ("Norfolk recruits social workers", [
+        "Norfolk County Council has recruited thirty newly qualified social workers this "
+        "year through its own academy, which pairs each of them with an experienced mentor.",
+        "Agency staff now make up less than one in ten of the county's children's social "
+        "workers, down from nearly a quarter three years ago, the council told a committee.",
+        "Caseloads have fallen to an average of sixteen children per worker, and the council "
+        "says staff turnover in its assessment teams is the lowest since records began.",
+        "The academy will take a second group in September, with places reserved for staff "
+        "already working for the council as family support workers who want to qualify."]),
+    ("Bristol reviews adoption support", [
+        "Bristol City Council has started a review of the support it gives adoptive families "
+        "after a survey found many waited months for therapy funded by the national scheme.",
+        "The review will look at how quickly assessments are completed and whether families "
+        "are told clearly what help is available once an adoption order has been made.",
+        "Adoptive parents will sit on the review's steering group, alongside staff from the "
+        "regional adoption agency that the council runs jointly with its neighbours.",
+        "Findings are due to go to the council's cabinet in the new year, with any changes "
+        "to the adoption support offer to be in place before the next financial year."]),
+]
+RELATED = ("<div class='related-stories'><h3>Related stories</h3><ul>"
+           "<li><a href='/news/r1'>Council budget gap widens</a></li>"
+           "<li><a href='/news/r2'>New director of children's services appointed</a></li>"
+           "<li><a href='/news/r3'>Ofsted publishes annual report</a></li></ul></div>")
+
+
+def short_article(title: str, paragraphs: list[str]) -> str:
+    """A short story with the site's 'Related stories' box inside its body container."""
+    body = "".join(f"<p>{p}</p>" for p in paragraphs[:2]) + RELATED + "".join(
+        f"<p>{p}</p>" for p in paragraphs[2:])
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title} | "
+            f"Local News</title></head><body><header><a href='/'>Local News</a></header>"
+            f"<main><h1>{title}</h1><div class='article-body'>{body}</div></main>"
+            f"<footer>© Local News Ltd.</footer></body></html>")
+
+
+def test_a_box_shared_inside_short_articles_never_takes_their_bodies(make_site, make_config,
+                                                                     store):
+    site = make_site("local")
+    items = [(f"/news/{i}", title) for i, (title, _) in enumerate(SHORT_STORIES)]
+    site.route("/feed", rss(site.base, items), "application/rss+xml")
+    for (path, _), (title, paragraphs) in zip(items, SHORT_STORIES, strict=True):
+        site.route(path, short_article(title, paragraphs))
+    config = make_config(f"  - {{id: local, type: feed, url: '{site.base}/feed'}}\n")
+    report = run_all(config, store)
+    assert (report.total("new"), report.total("failed")) == (4, 0), store.run_errors()
+    for row in store.articles():
+        title, paragraphs = next(s for s in SHORT_STORIES if s[0] == row.title)
+        assert all(p in row.text for p in paragraphs)
+        assert "Related stories" not in row.text and "budget gap" not in row.text

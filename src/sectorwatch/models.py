@@ -67,3 +67,6 @@ class Article:
     lead: str = ""
     """The first 1–3 sentences (at most 60 words) of the standfirst, else of the body:
     what the digest shows."""
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    """What extraction doubted but worked around (e.g. a learned template it did not
+    trust): recorded against the source, never stored with the article."""

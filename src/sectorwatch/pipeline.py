@@ -218,6 +218,9 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
     for link, page in fetched:
         try:
             article = extract_article(page, source.extract, link=link, template=template)
+            for warning in article.warnings:
+                log.warning("%s: %s (%s)", source.id, warning, link.url)
+                store.add_run_error(run_id, source.id, "extract", warning, link.url, "warning")
             tags = tagger.tag(article.title, article.text, article.published.date())
             outcome = store.add_article(article, source.id, link, page, tags)
             report.new += outcome == "new"
@@ -248,6 +251,7 @@ class ReextractReport:
     total: int = 0
     changed: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def reextract(config: Config, store: Store, source_id: str | None = None,
@@ -261,10 +265,11 @@ def reextract(config: Config, store: Store, source_id: str | None = None,
     for article_id, sid, link, page in store.stored_pages(source_id):
         report.total += 1
         if sid not in templates:
-            templates[sid] = template_learn(store.raw_samples(sid, TEMPLATE_SAMPLE * 2))
+            templates[sid] = learn_template(store, sid)
         try:
             article = extract_article(page, rules.get(sid, ExtractRules()), link=link,
                                       template=templates[sid])
+            report.warnings += [f"{sid}: {w} ({link.url})" for w in article.warnings]
             changed = store.update_article(article_id, article)
             tags = tagger.tag(article.title, article.text, article.published.date())
             report.changed += store.replace_tags(article_id, tags) or changed
@@ -286,11 +291,12 @@ def retag(config: Config, store: Store, source_id: str | None = None) -> tuple[i
     return total, changed
 
 
-def learn_template(store: Store, source_id: str, fresh: Sequence[Page] = (),
+def learn_template(store: Store | None, source_id: str, fresh: Sequence[Page] = (),
                    extra: Sequence[Page] = ()) -> Template:
     """What this source's pages share: learned from its stored pages, this run's new pages
-    and its HTML listing pages (which carry the same header, footer and banners)."""
-    samples = store.raw_samples(source_id, TEMPLATE_SAMPLE)
+    and its HTML listing pages (which carry the same header, footer and banners). Fetching,
+    re-extraction and `sectorwatch extract --source` all learn it here, alike."""
+    samples = store.raw_samples(source_id, TEMPLATE_SAMPLE) if store is not None else []
     samples += [p.text for p in (*fresh, *extra) if p.text and "html" in p.content_type]
     return template_learn(samples[: TEMPLATE_SAMPLE * 2])
 

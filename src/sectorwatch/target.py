@@ -7,12 +7,13 @@ from pathlib import Path
 
 from sectorwatch.config import Config
 from sectorwatch.errors import SectorwatchError
-from sectorwatch.extract.template import Template, learn
+from sectorwatch.extract.template import MIN_PAGES, Template
 from sectorwatch.fetch.decode import decode
 from sectorwatch.models import Link, Page
 from sectorwatch.sources import REGISTRY
 from sectorwatch.sources.base import SourceBase
 
+LEARN_FROM = 4  # articles read to learn a new source's template, as its first fetch would
 _TYPES = {".pdf": "application/pdf", ".json": "application/json", ".xml": "application/xml"}
 
 
@@ -53,14 +54,59 @@ def _fetch(url: str, config: Config, source: SourceBase | None) -> tuple[Page, L
     return page, link
 
 
-def template_for(config: Config, source_id: str) -> Template | None:
-    """The source's template, learned from its stored pages, if a database exists."""
+def template_for(config: Config, source: SourceBase, page: Page, *, fetch_more: bool
+                 ) -> tuple[Template, str]:
+    """The template fetching would strip from ``page``, and a note of what it was learned
+    from: the source's stored pages if a database exists, this page and the source's
+    listing pages. With too few pages stored (a source not fetched yet), and
+    ``fetch_more``, a few of its newest articles are read now, as a first fetch would."""
     from sqlalchemy.engine import make_url
 
+    from sectorwatch.pipeline import learn_template
     from sectorwatch.store import Store
 
     parsed = make_url(config.database_url)
-    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
-        return None  # nothing stored yet: do not create a database just to look
-    with Store.open(config.database_url) as store:
-        return learn(store.raw_samples(source_id, 40))
+    exists = parsed.get_backend_name() != "sqlite" or Path(parsed.database or "").is_file()
+    store = Store.open(config.database_url) if exists else None  # looking creates nothing
+    try:
+        stored = len(store.raw_samples(source.id, MIN_PAGES)) if store is not None else 0
+        fresh, listing = [page], []
+        if fetch_more and stored < MIN_PAGES:
+            more, listing = _newest_pages(config, source, skip=page.url)
+            fresh += more
+        template = learn_template(store, source.id, fresh, listing)
+    finally:
+        if store is not None:
+            store.close()
+    note = (f"template learned from {template.pages} pages of {source.id}: "
+            f"{len(template.blocks)} repeated blocks, {len(template.containers)} containers"
+            if template else f"no template: {template.pages} pages of {source.id} "
+            f"(it needs {MIN_PAGES})")
+    return template, note
+
+
+def _newest_pages(config: Config, source: SourceBase, skip: str) -> tuple[list[Page], list[Page]]:
+    """(up to LEARN_FROM articles of the source, its listing pages), fetched politely; a
+    failure only means less to learn from."""
+    from sectorwatch.errors import SectorwatchError
+    from sectorwatch.fetch.http import HttpClient, SourceFetcher
+
+    kind = REGISTRY[source.type]
+    client = HttpClient(config.fetch)
+    pages: list[Page] = []
+    try:
+        fetcher = SourceFetcher(client, None)
+        try:
+            discovery = kind.discover(source, fetcher)
+        except SectorwatchError:
+            return [], []
+        for link in [lk for lk in discovery.links if lk.url != skip][:LEARN_FROM]:
+            url, accept = kind.article_request(source, link)
+            try:
+                if (found := fetcher.get(url, accept=accept)) is not None:
+                    pages.append(found)
+            except SectorwatchError:
+                continue
+        return pages, list(discovery.validated)
+    finally:
+        client.close()

@@ -80,3 +80,17 @@ def test_repeated_article_text_on_few_pages_is_not_template():
     pages = [p.replace("</h1>", "</h1>" + quote) if i < 2 else p for i, p in enumerate(PAGES)]
     text = extract(pages[0], learn(pages[1:]))
     assert "determined to improve services" in text
+
+
+def test_a_template_that_would_empty_a_page_is_not_trusted():
+    # A short story the site printed three times (a correction, a reprint): every block of
+    # it repeats, so the template learned from those pages holds the whole body.
+    story = page(1, 4)
+    template = learn([story, story, story])
+    p = Page(url="http://127.0.0.1/x", final_url="http://127.0.0.1/x", status=200,
+             content_type="text/html", body=story.encode(), fetched_at=datetime.now(UTC),
+             text=story)
+    article = extract_article(p, ExtractRules(), template=template)
+    assert all(f"Paragraph {i} of story 1" in article.text for i in range(4))
+    assert article.warnings and "learned template would leave 0 of" in article.warnings[0]
+    assert not extract_article(p, ExtractRules(), template=learn(PAGES[1:])).warnings

@@ -115,9 +115,15 @@ def extract_cmd(obj: Context, target: str, url: str | None, source_id: str | Non
         raise SectorwatchError(f"no such source: {source_id}",
                                hint="`sectorwatch sources` lists them") from None
     page, link = load_target(target, url, config, source)
-    template = template_for(config, source_id) if source_id else None
+    template = None
+    if source is not None:  # what fetching would do with this page, template and all
+        template, note = template_for(config, source, page,
+                                      fetch_more=target.startswith(("http://", "https://")))
+        errors.print(f"[dim]{escape(note)}[/]")
     article = extract_article(page, source.extract if source else ExtractRules(), link=link,
                               template=template)
+    for warning in article.warnings:
+        errors.print(f"[yellow]warning[/] {escape(warning)}")
     if fmt == "json":
         click.echo(json.dumps(article_json(article), indent=2, ensure_ascii=False))
     else:
@@ -136,6 +142,8 @@ def reextract(obj: Context, source_id: str | None) -> None:
         report = run_reextract(config, store, source_id)
     for error in report.errors:
         errors.print(f"[red]failed[/] {escape(error)}")
+    for warning in report.warnings:
+        errors.print(f"[yellow]warning[/] {escape(warning)}")
     console.print(f"{report.total} articles re-extracted: {report.changed} changed, "
                   f"{len(report.errors)} failed")
     sys.exit(EXIT_FAILED if report.errors else EXIT_OK)

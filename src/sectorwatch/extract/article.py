@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from lxml import etree
 from trafilatura.utils import load_html
 
@@ -15,6 +17,10 @@ from sectorwatch.urls import canonicalize, same_site
 
 MAX_TEXT = 200_000  # characters kept of one article: scraped content is bounded
 MIN_WORDS = 15  # fewer words than this is a menu or an error page, not an article
+# A learned template that leaves fewer words than this is checked against the page read
+# without it; one that keeps less than a quarter of that reading is not trusted.
+_CHECK_BELOW_WORDS = 200
+_MIN_KEPT_SHARE = 0.25
 
 
 def extract_article(page: Page, rules: ExtractRules, *, link: Link | None = None,
@@ -45,7 +51,7 @@ def extract_article(page: Page, rules: ExtractRules, *, link: Link | None = None
     truncated = walls.walled(tree, rules.paywall_markers, ld)
     text_head = _text_head(tree)
 
-    lines = body.paragraphs(tree, rules, template, page.final_url)
+    lines, tree, warning = _body(tree, rules, template, page.final_url)
     lines = body.without_headline(lines, [title] + ([h1.text_content()] if h1 is not None else []))
     standfirst, lines = body.split_standfirst(
         lines, tree, metadata.meta(tree, "og:description", "description"))
@@ -68,8 +74,27 @@ def extract_article(page: Page, rules: ExtractRules, *, link: Link | None = None
         updated_signal=updated.signal if updated else None,
         author=metadata.author(tree, ld), language=metadata.language(tree),
         truncated=truncated, word_count=words, standfirst=clean(standfirst or "") or None,
-        lead=lead(standfirst or text),
+        lead=lead(standfirst or text), warnings=(warning,) if warning else (),
     )
+
+
+def _body(tree: etree._Element, rules: ExtractRules, template: Template | None, url: str
+          ) -> tuple[list[str], etree._Element, str | None]:
+    """(body lines, the tree they came from, a warning): stripping the learned template
+    never takes a page from many words to few; then the page is read without it."""
+    pristine = copy.deepcopy(tree) if template else None
+    lines = body.paragraphs(tree, rules, template, url)
+    if pristine is None:
+        return lines, tree, None
+    words = word_count(" ".join(lines))
+    if words >= _CHECK_BELOW_WORDS:
+        return lines, tree, None
+    plain = body.paragraphs(pristine, rules, None, url)  # without a template: unchanged
+    plain_words = word_count(" ".join(plain))
+    if plain_words < MIN_WORDS or words >= max(MIN_WORDS, plain_words * _MIN_KEPT_SHARE):
+        return lines, tree, None
+    return plain, pristine, (f"the source's learned template would leave {words} of "
+                             f"{plain_words} words; the page was read without it")
 
 
 def _is_pdf(page: Page) -> bool:

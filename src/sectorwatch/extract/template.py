@@ -74,27 +74,50 @@ def learn(pages: Iterable[str]) -> Template:
 
 
 def strip(tree: etree._Element, template: Template) -> int:
-    """Remove template blocks and containers from ``tree`` in place; returns how many."""
+    """Remove template blocks and containers from ``tree`` in place; returns how many.
+
+    A container is kept, whatever its shape, when it holds most of the page's own text
+    (the text outside repeated blocks): that is the article, even when several short
+    stories share their number of paragraphs and a box inside the body."""
     if not template:
         return 0
+    elements = [el for el in tree.iter() if isinstance(el.tag, str) and el.tag not in _SKIP]
+    paths = {el: _path(el) for el in elements}
+    blocks = {el for el in elements if _block_sig(el, paths[el]) in template.blocks}
+    sizes = _text_sizes(tree, blocks)
+    page_text = sizes.get(tree, 0)
     doomed: list[etree._Element] = []
     marked: set[etree._Element] = set()
     h1 = next(iter(tree.iter("h1")), None)
-    for el in tree.iter():
-        if not isinstance(el.tag, str) or el.tag in _SKIP:
-            continue
+    for el in elements:
         if any(a in marked for a in el.iterancestors()):
             continue  # inside something already going
-        path = _path(el)
-        repeated_block = _block_sig(el, path) in template.blocks
-        repeated_shape = _container_sig(el, path) in template.containers and (
-            h1 is None or not _contains(el, h1))
-        if repeated_block or repeated_shape:
+        repeated_shape = (el not in blocks
+                          and _container_sig(el, paths[el]) in template.containers
+                          and (h1 is None or not _contains(el, h1))
+                          and sizes.get(el, 0) * 2 < page_text)
+        if el in blocks or repeated_shape:
             doomed.append(el)
             marked.add(el)
     for el in doomed:
         el.drop_tree()
     return len(doomed)
+
+
+def _text_sizes(tree: etree._Element, blocks: set[etree._Element]) -> dict:
+    """{element: characters of visible text under it outside the repeated blocks}."""
+    sizes: dict[etree._Element, int] = {}
+    for el in reversed(list(tree.iter())):  # children before their parents, no recursion
+        if not isinstance(el.tag, str) or el.tag in _SKIP - {"html", "body"}:
+            continue
+        sizes[el] = _chars(el.text) + sum(
+            (0 if child in blocks else sizes.get(child, 0)) + _chars(child.tail)
+            for child in el)
+    return sizes
+
+
+def _chars(text: str | None) -> int:
+    return len("".join(text.split())) if text else 0
 
 
 def _signatures(tree: etree._Element) -> tuple[set[str], dict[str, set[str]]]:
