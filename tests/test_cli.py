@@ -241,6 +241,42 @@ def test_subscribe_list_export_import_unsubscribe(tmp_path):
     assert sw("unsubscribe", "nobody@example.org", cwd=tmp_path).returncode == 2
 
 
+def test_an_unsubscribed_address_stays_unsubscribed_through_import_and_subscribe(tmp_path):
+    (tmp_path / "config.yaml").write_text(f'database_url: "sqlite:///{tmp_path}/sw.db"\n'
+                                          "sources: []\n")
+    for address in ("sam", "jo", "al", "bo"):
+        assert sw("subscribe", f"{address}@example.org", cwd=tmp_path).returncode == 0
+    assert sw("subscribers", "export", "subs.csv", cwd=tmp_path).returncode == 0
+    assert sw("unsubscribe", "sam@example.org", cwd=tmp_path).returncode == 0
+
+    imported = sw("subscribers", "import", "subs.csv", cwd=tmp_path)
+    assert imported.returncode == 0
+    assert "0 added, 3 updated, 1 skipped" in imported.stdout
+    assert "skipped 1 unsubscribed: sam@example.org" in imported.stdout
+    again = sw("subscribe", "sam@example.org", "--topic", "adoption", cwd=tmp_path)
+    assert again.returncode == 2
+    assert "sam@example.org unsubscribed on" in again.stderr and "--resubscribe" in again.stderr
+    listing = sw("subscribers", "list", "--status", "unsubscribed", cwd=tmp_path).stdout
+    assert "sam@example.org" in listing
+
+    back = sw("subscribe", "sam@example.org", "--resubscribe", cwd=tmp_path)
+    assert back.returncode == 0 and "warning" in back.stderr and "recorded" in back.stderr
+    history = sw("subscribers", "history", "sam@example.org", cwd=tmp_path).stdout
+    assert history.count("active") == 2 and "unsubscribed" in history
+    assert "brought back from unsubscribed" in history
+
+
+def test_an_address_that_cannot_be_mailed_is_refused_at_subscribe(tmp_path):
+    (tmp_path / "config.yaml").write_text(f'database_url: "sqlite:///{tmp_path}/sw.db"\n'
+                                          "sources: []\n")
+    refused = sw("subscribe", "jörg@exämple.de", cwd=tmp_path)
+    assert refused.returncode == 2 and "before the @" in refused.stderr
+    assert "No subscribers" in sw("subscribers", "list", cwd=tmp_path).stdout or \
+        "0 subscribers" in sw("subscribers", "list", cwd=tmp_path).stdout
+    assert sw("subscribe", "jo@exämple.de", cwd=tmp_path).returncode == 0
+    assert "jo@xn--exmple-cua.de" in sw("subscribers", "list", cwd=tmp_path).stdout
+
+
 def test_digest_preview_send_and_list_on_fetched_articles(tmp_path, make_site):
     site = make_site()
     site.route("/feed", rss(site.base, [("/news/w", "Ofsted rates Worcestershire"),

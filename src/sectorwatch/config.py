@@ -126,6 +126,9 @@ class DigestSettings(Settings):
     retry_delays: tuple[Duration, ...] = Field(
         (300.0, 900.0, 3600.0, 10_800.0, 21_600.0),
         description="Waits before retrying a deferred (4xx) message; then it fails.")
+    bounce_limit: int = Field(
+        2, ge=1, le=100,
+        description="Hard (5xx) refusals in a row after which an address is marked bounced.")
     templates_dir: str | None = Field(None, description="Folder of templates overriding ours.")
     smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="SMTP transport.")
 

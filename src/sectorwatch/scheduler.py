@@ -248,7 +248,8 @@ class Scheduler:
                                 signer=self.signer)
             event(log, "digest.sent", f"issue {key}: sent {report.sent}", why=why, issue=key,
                   slot=slot, stories=report.stories, sent=report.sent, skipped=report.skipped,
-                  deferred=report.deferred, failed=report.failed, stopped=report.stopped,
+                  deferred=report.deferred, failed=report.failed, bounced=report.bounced,
+                  stopped=report.stopped,
                   seconds=round(report.seconds, 2))
         except Busy as exc:
             event(log, "digest.busy", str(exc), level=logging.WARNING, issue=key)

@@ -33,8 +33,8 @@ sources: []
 """, "test.yaml")
 
 
-def story(n: int, code: str, title: str) -> Tagged:
-    item = Item(n, "cc", title, "text", SEND - timedelta(days=1, hours=n),
+def story(n: int, code: str, title: str, send: datetime = SEND) -> Tagged:
+    item = Item(n, "cc", title, "text", send - timedelta(days=1, hours=n),
                 frozenset({code}), url=f"https://news.example/{n}",
                 lead=f"{title}. Inspectors reported.", source_name="Community Care")
     return Tagged(Story(item), frozenset({code}), frozenset({code}),
@@ -258,3 +258,64 @@ def test_a_server_that_is_down_stops_the_run_and_loses_no_one(store, db_url):
         send_issue(config, store, SmtpTransport(config.digest.smtp), SEND, entries=ENTRIES)
     assert info.value.fatal and "cannot reach" in info.value.message
     assert store.delivery_counts()["2026-W48"] == {"pending": 2}
+
+
+def test_an_address_no_message_can_carry_fails_alone_and_the_run_goes_on(smtp, store, db_url):
+    # Stored before addresses were checked for this: a non-ASCII local part (no message
+    # can carry it without SMTPUTF8) and a non-ASCII domain left in Unicode.
+    inbox, port = smtp()
+    subscribe(store, ("ann@example.org", Filters()), ("jörg@exämple.de", Filters()),
+              ("jo@exämple.de", Filters()), ("zoe@example.org", Filters()))
+    config = config_for(port, db_url)
+    transport = SmtpTransport(config.digest.smtp)
+    report = send_issue(config, store, transport, SEND, entries=ENTRIES)
+    assert (report.sent, report.failed) == (2, 2)
+    assert sorted(r for m in inbox.envelopes for r in m) == ["ann@example.org",
+                                                              "zoe@example.org"]
+    assert store.delivery_counts()["2026-W48"] == {"sent": 2, "failed": 2}
+    assert all("jö" in e or "exämple" in e for e in report.errors)
+    again = send_issue(config, store, transport, SEND, entries=ENTRIES)
+    assert (again.sent, again.failed) == (0, 0) and len(inbox.messages) == 2
+    transport.close()
+
+
+def test_an_address_refused_for_good_twice_in_a_row_is_marked_bounced(smtp, store, db_url):
+    inbox, port = smtp({"gone@example.org": "550 5.1.1 no such user"})
+    subscribe(store, ("gone@example.org", Filters()), ("ok@example.org", Filters()))
+    config = config_for(port, db_url)  # bounce_limit: 2 by default
+
+    def send(week: int):
+        at = SEND + timedelta(weeks=week)
+        return send_issue(config, store, SmtpTransport(config.digest.smtp), at,
+                          entries=[story(1, WORCS, "Worcestershire improves", at)])
+
+    first = send(0)
+    assert (first.failed, first.bounced) == (1, 0)
+    assert [s.email for s, _ in store.subscribers("active")] == ["gone@example.org",
+                                                                 "ok@example.org"]
+    second = send(1)
+    assert (second.failed, second.bounced) == (1, 1)
+    assert [s.email for s, _ in store.subscribers("bounced")] == ["gone@example.org"]
+    third = send(2)
+    assert (third.sent, third.failed) == (1, 0)  # not tried again
+    state = store.subscriber_state("gone@example.org")
+    assert (state.status, state.via) == ("bounced", "send") and "5.1.1" in state.detail
+
+
+def test_a_delivery_between_hard_failures_starts_the_count_again(smtp, store, db_url):
+    refuse = {"flaky@example.org": "550 5.1.1 no such user"}
+    inbox, port = smtp(refuse)
+    subscribe(store, ("flaky@example.org", Filters()))
+    config = config_for(port, db_url)
+
+    def send(week: int):
+        at = SEND + timedelta(weeks=week)
+        return send_issue(config, store, SmtpTransport(config.digest.smtp), at,
+                          entries=[story(1, WORCS, "Worcestershire improves", at)])
+
+    assert send(0).failed == 1
+    inbox.refuse = {}
+    assert send(1).sent == 1
+    inbox.refuse = refuse
+    assert (send(2).failed, store.subscriber_state("flaky@example.org").status) == \
+        (1, "active")

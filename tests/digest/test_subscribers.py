@@ -78,3 +78,35 @@ def test_subscribers_are_stored_updated_and_unsubscribed(store):
     assert updated.name == "Joanna" and updated.filters == Filters() and same_token == token
     assert store.set_subscriber_status("jo@example.org", "unsubscribed")
     assert store.subscribers("active") == [] and not store.set_subscriber_status("x@y.org", "x")
+
+
+def test_a_non_ascii_local_part_is_refused_and_a_non_ascii_domain_kept_routable():
+    from sectorwatch.digest.subscribers import UnmailableAddress
+
+    with pytest.raises(UnmailableAddress) as info:
+        check_email("jörg@exämple.de")
+    assert "before the @" in info.value.message and "ASCII" in info.value.hint
+    assert check_email("jo@Exämple.de") == "jo@xn--exmple-cua.de"
+
+
+def test_only_the_owner_brings_back_an_address_that_left(store):
+    assert store.save_subscriber(SubscriberSpec("sam@example.org")) == "added"
+    assert store.set_subscriber_status("sam@example.org", "unsubscribed", via="link")
+    back = SubscriberSpec("sam@example.org", filters=Filters(topics=("adoption",)))
+    assert store.save_subscriber(back, via="import") == "refused"
+    assert store.subscriber_state("sam@example.org").status == "unsubscribed"
+    # still refused as 'pending'; an unsubscribed row may be updated as unsubscribed
+    assert store.save_subscriber(SubscriberSpec("sam@example.org", status="pending")) == \
+        "refused"
+    assert store.save_subscriber(SubscriberSpec("sam@example.org", "Sam",
+                                                status="unsubscribed")) == "updated"
+    assert store.save_subscriber(back, via="cli", resubscribe=True) == "updated"
+    history = [(r.event, r.via) for r in store.subscriber_history("sam@example.org")]
+    assert history == [("active", "cli"), ("unsubscribed", "link"), ("active", "cli")]
+    assert "--resubscribe" in store.subscriber_history("sam@example.org")[-1].detail
+    # the web's double opt-in is the owner's own way back
+    store.set_subscriber_status("sam@example.org", "unsubscribed", via="link")
+    state, key = store.request_subscription(back)
+    assert state == "returning" and store.set_status_by_key(key, "active",
+                                                            only_from="pending")
+    assert store.subscriber_state("sam@example.org").via == "web"

@@ -198,3 +198,28 @@ def _signer() -> Signer:
     from sectorwatch.tokens import signer_from_env
 
     return signer_from_env("SECTORWATCH_SECRET")
+
+
+def test_an_address_no_mail_can_reach_is_refused_on_the_form(served, http):
+    answer = subscribe(http, served, "jörg@exämple.de")
+    assert answer.status_code == 400
+    assert "cannot send to an address with accented or non-Latin letters" in answer.text
+    assert served.store.subscriber_state("jörg@exämple.de") is None
+    assert served.inbox.messages == []  # refused before any mail could be queued
+    # a domain in another script is fine: it is kept in its routable (IDNA) form
+    assert subscribe(http, served, "jo@exämple.de").status_code == 303
+    assert served.status("jo@xn--exmple-cua.de") == "pending"
+
+
+def test_a_bounced_reader_can_come_back_from_their_own_manage_page(served, http):
+    served.store.save_subscriber(SubscriberSpec("bo@example.org", "Bo"))
+    [(sid, _, key)] = [r for r in served.store.subscriber_rows() if r[1].email ==
+                       "bo@example.org"]
+    assert served.store.record_hard_failure(sid, "550 5.1.1 no such user", limit=1)
+    manage = f"{served.url}/m/{_signer().sign('manage', key)}"
+    page = http.get(manage)
+    assert "mail to this address was refused" in page.text and "Subscribe again" in page.text
+    done = http.post(manage, data={"csrf": csrf_of(page.text), "action": "resubscribe"},
+                     allow_redirects=False)
+    assert done.status_code == 303 and served.status("bo@example.org") == "active"
+    assert served.store.subscriber_state("bo@example.org").via == "web"

@@ -111,6 +111,10 @@ def send(obj: Context, week: str | None, dry_run: bool) -> None:
     console.print(f"issue {report.issue}: {_stories(report.stories)}; sent {report.sent}, "
                   f"skipped {report.skipped}, deferred {report.deferred}, "
                   f"failed {report.failed}")
+    if report.bounced:
+        console.print(f"  {report.bounced} address{'es' * (report.bounced != 1)} marked "
+                      f"bounced after {config.digest.bounce_limit} hard failures in a row: "
+                      "no longer mailed (`subscribers list --status bounced`)")
     for error in report.errors:
         console.print(f"  [yellow]{escape(error)}[/]")
     sys.exit(EXIT_FAILED if report.failed or report.deferred else EXIT_OK)

@@ -169,7 +169,8 @@ def subscribe_readers(config: Config, store: Store) -> None:
     for reader in READERS:
         filters = (resolve_filters(reader.authorities, (), (), topics) if reader.authorities
                    else Filters())
-        store.save_subscriber(SubscriberSpec(reader.email, reader.name, filters=filters))
+        store.save_subscriber(SubscriberSpec(reader.email, reader.name, filters=filters),
+                              via="demo")
 
 
 def stories_table(entries: list, issue: str, send_at: datetime) -> Table:

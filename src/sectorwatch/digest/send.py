@@ -50,6 +50,9 @@ class SendReport:
     skipped: int = 0
     deferred: int = 0
     failed: int = 0
+    bounced: int = 0
+    """Subscribers marked bounced by this run (their hard failures reached the limit)."""
+    bounce_limit: int = 2
     stopped: bool = False
     """A stop was asked for; what was not sent stays pending for the next run."""
     seconds: float = 0.0
@@ -236,7 +239,8 @@ def _send(config: Config, store: Store, transport: Transport, send_at: datetime,
         stored = store.freeze_issue(issue, send_at, start, end, snapshot.dumps(fresh),
                                     len(fresh))  # another sender's, if it froze first
     frozen = snapshot.loads(stored)
-    report = SendReport(issue, stories=len(frozen))
+    report = SendReport(issue, stories=len(frozen), bounce_limit=settings.bounce_limit)
+    bouncing = store.bouncing()
     subscribers = {sid: (spec, token) for sid, spec, token in store.subscriber_rows("active")}
     store.open_deliveries(issue, [(sid, message_id(settings)) for sid in subscribers])
     renderer = IssueRenderer(config, frozen, send_at, signer)
@@ -252,15 +256,16 @@ def _send(config: Config, store: Store, transport: Transport, send_at: datetime,
                 break
             try:
                 _deliver(store, transport, renderer, composer, report, issue,
-                         subscribers.get(sid), sid, msg_id, attempts)
+                         subscribers.get(sid), sid, msg_id, attempts, bouncing)
             except SendError:
                 store.release_deliveries(issue, [b[0] for b in batch[k:]])
                 raise
         if report.stopped:
             break
     report.seconds = time.monotonic() - began
-    log.info("issue %s: sent %d, skipped %d, deferred %d, failed %d in %.1fs%s", issue,
-             report.sent, report.skipped, report.deferred, report.failed, report.seconds,
+    log.info("issue %s: sent %d, skipped %d, deferred %d, failed %d (%d bounced) in %.1fs%s",
+             issue, report.sent, report.skipped, report.deferred, report.failed,
+             report.bounced, report.seconds,
              " (stopped; the rest stay pending)" if report.stopped else "")
     return report
 
@@ -274,8 +279,9 @@ def _filters_of(subscriber) -> tuple:
 
 def _deliver(store: Store, transport: Transport, renderer: IssueRenderer,
              composer: Composer, report: SendReport, issue: str, subscriber, sid: int,
-             msg_id: str, attempts: int) -> None:
-    """One claimed row: skip it, or send its message and mark how that went."""
+             msg_id: str, attempts: int, bouncing: set[int]) -> None:
+    """One claimed row: skip it, or send its message and mark how that went. Whatever one
+    reader's message does, only that row fails: the run goes on with the rest."""
     if subscriber is None:  # unsubscribed since the issue opened
         store.mark_delivery(issue, sid, "skipped", "no longer subscribed")
         report.skipped += 1
@@ -287,9 +293,14 @@ def _deliver(store: Store, transport: Transport, renderer: IssueRenderer,
         report.skipped += 1
         return
     rendered = renderer.render(chosen, spec.name, token)
-    msg = composer.digest(rendered, key=f"{issue}-{sid}", to=spec.email, name=spec.name,
-                          token=renderer.links(token).unsubscribe, msg_id=msg_id,
-                          fmt=spec.format)
+    try:
+        msg = composer.digest(rendered, key=f"{issue}-{sid}", to=spec.email, name=spec.name,
+                              token=renderer.links(token).unsubscribe, msg_id=msg_id,
+                              fmt=spec.format)
+    except Exception as exc:  # an address or name no message can carry
+        _failed(store, report, issue, sid, spec.email, f"message not built: {exc}",
+                hard=True)
+        return
     try:
         transport.send(msg)
     except SendError as exc:
@@ -297,14 +308,28 @@ def _deliver(store: Store, transport: Transport, renderer: IssueRenderer,
             raise
         delays = renderer.settings.retry_delays
         if exc.permanent or attempts > len(delays):
-            status, retry_at = "failed", None
-            report.failed += 1
-        else:
-            status = "deferred"
-            retry_at = datetime.now(UTC) + timedelta(seconds=delays[attempts - 1])
-            report.deferred += 1
-        store.mark_delivery(issue, sid, status, exc.message, retry_at)
+            _failed(store, report, issue, sid, spec.email, exc.message, hard=exc.permanent)
+            return
+        retry_at = datetime.now(UTC) + timedelta(seconds=delays[attempts - 1])
+        store.mark_delivery(issue, sid, "deferred", exc.message, retry_at)
+        report.deferred += 1
         report.errors.append(f"{spec.email}: {exc.message}")
         return
     store.mark_delivery(issue, sid, "sent")
     report.sent += 1
+    if sid in bouncing:
+        store.clear_hard_failures(sid)
+        bouncing.discard(sid)
+
+
+def _failed(store: Store, report: SendReport, issue: str, sid: int, email: str,
+            reason: str, *, hard: bool) -> None:
+    """Mark one delivery failed; a hard failure (the address refused for good) counts
+    towards marking the subscriber bounced."""
+    store.mark_delivery(issue, sid, "failed", reason)
+    report.failed += 1
+    report.errors.append(f"{email}: {reason}")
+    if hard and store.record_hard_failure(sid, reason, report.bounce_limit):
+        report.bounced += 1
+        log.warning("subscriber %d marked bounced after %d hard failures: %s", sid,
+                    report.bounce_limit, reason)

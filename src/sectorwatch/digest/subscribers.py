@@ -19,12 +19,16 @@ from sectorwatch.errors import SectorwatchError
 from sectorwatch.tag.authorities import gazetteer
 
 FORMATS = ("html", "text")
-STATUSES = ("pending", "active", "unsubscribed")
+STATUSES = ("pending", "active", "unsubscribed", "bounced")
 CSV_FIELDS = ("email", "name", "status", "format", "authorities", "regions", "topics")
 
 
 class SubscriberError(SectorwatchError):
     stage = "subscribers"
+
+
+class UnmailableAddress(SubscriberError):
+    """A well-formed address that this sender cannot deliver to (non-ASCII before the @)."""
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,23 @@ class SubscriberSpec:
 
 
 def check_email(address: str) -> str:
-    """The normalised address, or SubscriberError saying what is wrong with it."""
+    """The address as it is stored and mailed, or SubscriberError saying what is wrong.
+
+    A domain in another script is kept in its ASCII (IDNA) form, which every mail server
+    can route. An address with non-ASCII letters before the @ is refused: only relays
+    and mailboxes that speak SMTPUTF8 can deliver it, and a digest that can never arrive
+    is worse than a clear refusal now.
+    """
     try:
-        return validate_email(address.strip(), check_deliverability=False).normalized
+        checked = validate_email(address.strip(), check_deliverability=False,
+                                 allow_smtputf8=False)
+        return checked.ascii_email or checked.normalized
     except EmailNotValidError as exc:
+        if "before the @-sign are not supported" in str(exc):
+            raise UnmailableAddress(
+                f"cannot mail {address!r}: the part before the @ has non-ASCII characters",
+                hint="use an address written in plain ASCII letters before the @ (many "
+                     "mail servers cannot deliver the other kind)") from None
         raise SubscriberError(f"not a usable email address {address!r}: {exc}") from None
 
 

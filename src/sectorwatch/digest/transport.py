@@ -125,6 +125,12 @@ class SmtpTransport:
                 self._conn.sendmail(msg.sender, [msg.recipient], msg.data)
                 self._on_conn += 1
                 return
+            except (UnicodeError, smtplib.SMTPNotSupportedError) as exc:
+                # An address this server cannot take (non-ASCII, no SMTPUTF8): smtplib
+                # stops half-way through the transaction, so reset it for the next reader.
+                self._reset()
+                raise SendError(f"the server cannot deliver to this address: {exc}",
+                                permanent=True) from None
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reply = next(iter(exc.recipients.values()))
                 policy = _policy(reply)  # about us, not them: stop, and do not blame them
@@ -144,6 +150,15 @@ class SmtpTransport:
                 if attempt == 2:
                     raise SendError(f"connection to {self.settings.host} lost: {exc}",
                                     fatal=True) from None
+
+    def _reset(self) -> None:
+        """End a half-done mail transaction (RSET); a connection that cannot is dropped."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
 
     def close(self) -> None:
         if self._conn is not None:

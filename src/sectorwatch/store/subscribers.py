@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -17,39 +18,129 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class SubscriberStore:
-    """Mixed into Store: subscribers by address, with an opaque token each."""
+LEAVERS = ("unsubscribed", "bounced")
+"""Statuses only the address's owner can undo (by confirming on the web), or an admin who
+says so explicitly (``resubscribe``, recorded)."""
 
-    def save_subscriber(self, spec: SubscriberSpec) -> str:
-        """Add or update by address; returns 'added' or 'updated'. The token never changes."""
+
+@dataclass(frozen=True)
+class SubscriberState:
+    """Where an address stands, and the last change that put it there."""
+
+    status: str
+    since: datetime | None
+    via: str
+    detail: str
+
+
+class SubscriberStore:
+    """Mixed into Store: subscribers by address, with an opaque token each. Every change
+    of status is recorded in subscriber_events with how it came about."""
+
+    def save_subscriber(self, spec: SubscriberSpec, *, via: str = "cli",
+                        resubscribe: bool = False) -> str:
+        """Add or update by address: 'added', 'updated', or 'refused' when the address
+        unsubscribed or bounced and ``spec`` would make it pending or active again without
+        ``resubscribe``. The token never changes."""
+        c = t.subscribers.c
         values = {"name": spec.name, "status": spec.status, "format": spec.format,
                   "filters": json.dumps(dataclasses.asdict(spec.filters)),
                   "updated_at": _now()}
         with self._write() as conn:
-            found = conn.execute(sa.select(t.subscribers.c.id).where(
-                t.subscribers.c.email == spec.email)).scalar()
-            if found is None:
-                conn.execute(sa.insert(t.subscribers).values(
+            row = conn.execute(sa.select(c.id, c.status).where(c.email == spec.email)).first()
+            if row is None:
+                new_id = conn.execute(sa.insert(t.subscribers).values(
                     email=spec.email, token=secrets.token_urlsafe(24), created_at=_now(),
-                    **values))
+                    **values, **_stamp(spec.status))).inserted_primary_key[0]
+                _event(conn, new_id, spec.status, via)
                 return "added"
-            conn.execute(sa.update(t.subscribers).where(t.subscribers.c.id == found)
-                         .values(**values))
+            returning = row.status in LEAVERS and spec.status not in LEAVERS
+            if returning and not resubscribe:
+                return "refused"
+            if row.status != spec.status:
+                values |= _stamp(spec.status)
+                _event(conn, row.id, spec.status, via,
+                       f"brought back from {row.status} by an admin (--resubscribe)"
+                       if returning else "")
+            conn.execute(sa.update(t.subscribers).where(c.id == row.id).values(**values))
             return "updated"
 
-    def set_subscriber_status(self, email: str, status: str) -> bool:
+    def set_subscriber_status(self, email: str, status: str, *, via: str = "cli",
+                              detail: str = "") -> bool:
+        c = t.subscribers.c
         with self._write() as conn:
-            return conn.execute(sa.update(t.subscribers).where(
-                t.subscribers.c.email == email).values(status=status, updated_at=_now(),
-                                                       **_stamp(status))
-            ).rowcount > 0
+            found = conn.execute(sa.select(c.id, c.status).where(c.email == email)).first()
+            if found is None:
+                return False
+            if found.status != status:
+                conn.execute(sa.update(t.subscribers).where(c.id == found.id).values(
+                    status=status, updated_at=_now(), **_stamp(status)))
+                _event(conn, found.id, status, via, detail)
+            return True
+
+    def subscriber_state(self, email: str) -> SubscriberState | None:
+        """The address's status and the last recorded change to it (None: unknown)."""
+        c, e = t.subscribers.c, t.subscriber_events.c
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(c.id, c.status, c.updated_at, c.unsubscribed_at)
+                               .where(c.email == email)).first()
+            if row is None:
+                return None
+            last = conn.execute(sa.select(e.at, e.via, e.detail).where(
+                e.subscriber_id == row.id, e.event == row.status)
+                .order_by(e.id.desc()).limit(1)).first()
+        if last is not None:
+            return SubscriberState(row.status, last.at, last.via, last.detail)
+        since = row.unsubscribed_at if row.status == "unsubscribed" else row.updated_at
+        return SubscriberState(row.status, since, "", "")  # changed before records began
+
+    def subscriber_history(self, email: str) -> list[sa.Row]:
+        """Every recorded change of the address's status, oldest first."""
+        c, e = t.subscribers.c, t.subscriber_events.c
+        with self.engine.connect() as conn:
+            return list(conn.execute(
+                sa.select(e.at, e.event, e.via, e.detail)
+                .join(t.subscribers, c.id == e.subscriber_id)
+                .where(c.email == email).order_by(e.id)))
+
+    def record_hard_failure(self, subscriber_id: int, error: str, limit: int) -> bool:
+        """Count a permanent refusal of the address; True once it reached ``limit`` in a
+        row and the subscriber was marked 'bounced' (never mailed again)."""
+        c = t.subscribers.c
+        with self._write() as conn:
+            row = conn.execute(sa.select(c.status, c.hard_bounces)
+                               .where(c.id == subscriber_id)).first()
+            if row is None:
+                return False
+            count = row.hard_bounces + 1
+            values: dict = {"hard_bounces": count}
+            bounced = count >= limit and row.status == "active"
+            if bounced:
+                values |= {"status": "bounced", "updated_at": _now()}
+                _event(conn, subscriber_id, "bounced", "send",
+                       f"{count} hard failure{'s' * (count != 1)} in a row; last: {error}"[:500])
+            conn.execute(sa.update(t.subscribers).where(c.id == subscriber_id).values(**values))
+            return bounced
+
+    def bouncing(self) -> set[int]:
+        """Subscribers with hard failures not yet cleared by a delivery."""
+        c = t.subscribers.c
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(c.id).where(c.hard_bounces > 0)).scalars())
+
+    def clear_hard_failures(self, subscriber_id: int) -> None:
+        """A message to the address was accepted: earlier refusals no longer count."""
+        with self._write() as conn:
+            conn.execute(sa.update(t.subscribers).where(t.subscribers.c.id == subscriber_id)
+                         .values(hard_bounces=0))
 
     def request_subscription(self, spec: SubscriberSpec) -> tuple[str, str]:
         """A subscribe form was sent for ``spec.email``: (what the address was, its key).
 
-        'new' and 'returning' (unsubscribed before) become pending with the filters given;
-        'pending' takes the new filters too (nothing is sent to a pending address). An
-        'active' subscriber is left exactly as they were: only their own link changes them.
+        'new' and 'returning' (unsubscribed or bounced before) become pending with the
+        filters given; 'pending' takes the new filters too (nothing is sent to a pending
+        address). An 'active' subscriber is left exactly as they were: only their own link
+        changes them.
         """
         c = t.subscribers.c
         values = {"name": spec.name, "format": spec.format, "updated_at": _now(),
@@ -59,15 +150,18 @@ class SubscriberStore:
                 c.email == spec.email)).first()
             if row is None:
                 key = secrets.token_urlsafe(24)
-                conn.execute(sa.insert(t.subscribers).values(
+                new_id = conn.execute(sa.insert(t.subscribers).values(
                     email=spec.email, token=key, created_at=_now(), status="pending",
-                    **values))
+                    **values)).inserted_primary_key[0]
+                _event(conn, new_id, "pending", "web")
                 return "new", key
             if row.status == "active":
                 return "active", row.token
             conn.execute(sa.update(t.subscribers).where(c.id == row.id).values(
                 status="pending", **values))
-            return ("returning" if row.status == "unsubscribed" else "pending"), row.token
+            if row.status != "pending":
+                _event(conn, row.id, "pending", "web")
+            return ("returning" if row.status in LEAVERS else "pending"), row.token
 
     def subscriber_by_key(self, key: str) -> tuple[int, SubscriberSpec] | None:
         with self.engine.connect() as conn:
@@ -75,17 +169,21 @@ class SubscriberStore:
                 t.subscribers.c.token == key)).first()
         return None if row is None else (row.id, _spec(row))
 
-    def set_status_by_key(self, key: str, status: str, *, only_from: str | None = None
-                          ) -> bool:
-        """Set the status of the subscriber with this key (if it is ``only_from`` now, when
-        given); True if a row changed."""
+    def set_status_by_key(self, key: str, status: str, *,
+                          only_from: str | tuple[str, ...] | None = None, via: str = "web",
+                          detail: str = "") -> bool:
+        """Set the status of the subscriber with this key (if it is one of ``only_from``
+        now, when given); True if a row changed."""
         c = t.subscribers.c
-        query = sa.update(t.subscribers).where(c.token == key, c.status != status)
-        if only_from:
-            query = query.where(c.status == only_from)
+        allowed = (only_from,) if isinstance(only_from, str) else only_from
         with self._write() as conn:
-            return conn.execute(query.values(status=status, updated_at=_now(),
-                                             **_stamp(status))).rowcount > 0
+            row = conn.execute(sa.select(c.id, c.status).where(c.token == key)).first()
+            if row is None or row.status == status or (allowed and row.status not in allowed):
+                return False
+            conn.execute(sa.update(t.subscribers).where(c.id == row.id).values(
+                status=status, updated_at=_now(), **_stamp(status)))
+            _event(conn, row.id, status, via, detail)
+            return True
 
     def set_preferences(self, key: str, filters: Filters, fmt: str) -> bool:
         with self._write() as conn:
@@ -114,10 +212,17 @@ def _spec(row: sa.Row) -> SubscriberSpec:
         **{k: tuple(v) for k, v in json.loads(row.filters).items()}))
 
 
-def _stamp(status: str) -> dict[str, datetime]:
-    """The consent record a status change leaves."""
+def _stamp(status: str) -> dict[str, object]:
+    """What a change to ``status`` sets besides it: when they confirmed or left; an address
+    made active again starts with no hard failures counted."""
     if status == "active":
-        return {"confirmed_at": _now()}
+        return {"confirmed_at": _now(), "hard_bounces": 0}
     if status == "unsubscribed":
         return {"unsubscribed_at": _now()}
     return {}
+
+
+def _event(conn: sa.Connection, subscriber_id: int, event: str, via: str,
+           detail: str = "") -> None:
+    conn.execute(sa.insert(t.subscriber_events).values(
+        subscriber_id=subscriber_id, at=_now(), event=event, via=via, detail=detail))

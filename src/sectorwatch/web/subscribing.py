@@ -26,10 +26,12 @@ from sectorwatch.digest.subscribers import (
     Filters,
     SubscriberError,
     SubscriberSpec,
+    UnmailableAddress,
     check_email,
     resolve_filters,
 )
 from sectorwatch.logs import event
+from sectorwatch.store.subscribers import LEAVERS
 from sectorwatch.web.app import Web
 from sectorwatch.web.security import CSRF_FIELD
 
@@ -148,6 +150,9 @@ def routes(web: Web) -> list[Route]:
         filters = Filters()
         try:
             email = check_email(email[:320])
+        except UnmailableAddress:
+            errors.append("We cannot send to an address with accented or non-Latin letters "
+                          "before the @. Please use another address.")
         except SubscriberError:
             errors.append("Please enter a valid email address.")
         try:
@@ -186,7 +191,7 @@ def routes(web: Web) -> list[Route]:
         if found is None:
             raise HTTPException(404)
         _, spec = found
-        if spec.status == "unsubscribed":  # a link from before they left: not a way back
+        if spec.status in LEAVERS:  # a link from before they left: not a way back
             return used_up(request)
         return web.page(request, "confirm.html.j2", spec=spec, masked=mask(spec.email),
                         follows=follows(web, spec.filters), token=token, **links(key))
@@ -231,7 +236,7 @@ def routes(web: Web) -> list[Route]:
             return refused_form(request)
         if form.get("action") == "resubscribe":
             await run_in_threadpool(web.store.set_status_by_key, key, "active",
-                                    only_from="unsubscribed")
+                                    only_from=LEAVERS, detail="from the manage page")
             return RedirectResponse(f"/m/{token}?done=resubscribed", status_code=303)
         try:
             filters = _filters(web, form)
@@ -255,7 +260,8 @@ def routes(web: Web) -> list[Route]:
             raise HTTPException(400, "Expected List-Unsubscribe=One-Click in the body.")
         key, spec = await run_in_threadpool(subscriber, request.path_params["token"],
                                             "unsubscribe")
-        if await run_in_threadpool(web.store.set_status_by_key, key, "unsubscribed"):
+        if await run_in_threadpool(web.store.set_status_by_key, key, "unsubscribed",
+                                   via="link"):
             event(log, "web.unsubscribed", "unsubscribed")
         return web.plain_page("unsubscribed.html.j2", masked=mask(spec.email),
                               manage=links(key)["manage"])
