@@ -134,6 +134,7 @@ class Inbox:
     def __init__(self, refuse: dict[str, str] | None = None, delay: float = 0.0):
         self.delay = delay
         self.messages: list[email.message.EmailMessage] = []
+        self.raw: list[bytes] = []  # each message exactly as it came off the wire
         self.envelopes: list[list[str]] = []
         self.sessions: set[int] = set()
         self.refuse = refuse or {}
@@ -149,6 +150,7 @@ class Inbox:
             await asyncio.sleep(self.delay)
         self.messages.append(email.message_from_bytes(envelope.original_content,
                                                       policy=policy.default))
+        self.raw.append(envelope.original_content)
         self.envelopes.append(list(envelope.rcpt_tos))
         self.sessions.add(id(session))
         return "250 Message accepted"
@@ -223,3 +225,160 @@ def wait_for_http(url: str, proc=None, timeout: float = 120.0):
             return requests.get(url, timeout=2)
         except requests.ConnectionError:
             time.sleep(0.1)
+
+
+DOVECOT = Path("/usr/sbin/dovecot")  # Debian's dovecot-core; IMAP from dovecot-imapd
+
+
+class Dovecot:
+    """A throwaway dovecot on 127.0.0.1: STARTTLS on ``port``, implicit TLS on
+    ``tls_port``, its certificate in ``ca_file``; plain-text login allowed (loopback)."""
+
+    USERS = 50
+
+    def __init__(self, root: Path, port: int, tls_port: int, ca_file: Path):
+        import secrets
+
+        self.root, self.port, self.tls_port, self.ca_file = root, port, tls_port, ca_file
+        # all written before dovecot starts: it re-reads the file only when its time or
+        # size changes, and two additions within a second can look like none
+        self._users = [(f"unsub{i}", secrets.token_urlsafe(12)) for i in range(self.USERS)]
+        (root / "passwd").write_text("".join(f"{name}:{{PLAIN}}{password}::::::\n"
+                                             for name, password in self._users))
+
+    def user(self) -> tuple[str, str]:
+        """A mailbox of its own: (login name, password)."""
+        return self._users.pop()
+
+    def connect(self, name: str, password: str):
+        """An IMAP session as ``name`` (STARTTLS, verified), INBOX selected."""
+        import imaplib
+        import ssl
+
+        conn = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+        conn.starttls(ssl_context=ssl.create_default_context(cafile=str(self.ca_file)))
+        conn.login(name, password)
+        conn.select("INBOX")
+        return conn
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    """A real IMAP server (Debian's dovecot) for the session, with its own config, users
+    and maildirs in a temporary folder. Runs as root (logins as dovenull, mail as dovecot)
+    or as an ordinary user (everything as that user). Skipped where dovecot is not
+    installed, unless SECTORWATCH_REQUIRE_DOVECOT is set (CI sets it after installing)."""
+    import grp
+    import os
+    import pwd
+    import shutil
+    import signal
+    import subprocess
+    import tempfile
+    import time
+
+    if not DOVECOT.exists() or not Path("/usr/lib/dovecot/imap").exists():
+        if os.environ.get("SECTORWATCH_REQUIRE_DOVECOT"):
+            pytest.fail(f"{DOVECOT} is missing: apt-get install dovecot-imapd")
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    # not under pytest's tmp: that is private to its owner, and dovecot's login processes
+    # (another user when we are root) must reach the sockets in base_dir
+    root = Path(tempfile.mkdtemp(prefix="sw-dovecot-"))
+    root.chmod(0o755)
+    cert, key = root / "cert.pem", root / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    me = pwd.getpwuid(os.getuid()).pw_name
+    group = grp.getgrgid(os.getgid()).gr_name
+    if os.getuid() == 0:  # dovecot runs neither logins nor mail as root
+        internal, internal_group, login, mail_user = "dovecot", "dovecot", "dovenull", "dovecot"
+    else:
+        internal, internal_group, login, mail_user = me, group, me, me
+    mail = root / "mail"
+    mail.mkdir()
+    shutil.chown(mail, pwd.getpwnam(mail_user).pw_uid, pwd.getpwnam(mail_user).pw_gid)
+    port, tls_port = free_port(), free_port()
+    server = Dovecot(root, port, tls_port, cert)
+    conf = root / "dovecot.conf"
+    conf.write_text(f"""instance_name = sectorwatch-test-{port}
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+disable_plaintext_auth = no
+first_valid_uid = 1
+first_valid_gid = 1
+auth_mechanisms = plain login
+auth_failure_delay = 0
+default_internal_user = {internal}
+default_internal_group = {internal_group}
+default_login_user = {login}
+mail_location = maildir:{mail}/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={mail_user} gid={pwd.getpwnam(mail_user).pw_gid} home={mail}/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {tls_port}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+""")
+    proc = subprocess.Popen([str(DOVECOT), "-F", "-c", str(conf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"dovecot exited: {proc.stderr.read().decode(errors='replace')}"
+                            f"\n{server.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                    if s.recv(100).startswith(b"* OK"):
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"dovecot did not answer on 127.0.0.1:{port}\n{server.log()}")
+            time.sleep(0.1)
+        yield server
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+        shutil.rmtree(root, ignore_errors=True)

@@ -268,3 +268,35 @@ sources:
     assert site.count("/feed") == 0
     sched.fetch()
     assert site.count("/feed") == 1 and store.count_articles() == 3
+
+
+@pytest.mark.timeout(60)
+def test_run_reads_the_unsubscribe_mailbox_from_the_start(tmp_path, db_url):
+    from tests.digest.test_mailbox import deliver, make_maildir, request, status, subscribe
+
+    box = make_maildir(tmp_path / "Maildir")
+    with Store.open(db_url) as store:
+        tokens = subscribe(store, "jo@example.org", "sam@example.org")
+    deliver(box, request(f"Re: {tokens['jo@example.org']}"))
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(f"""database_url: "{db_url}"
+sources: []
+schedule: {{heartbeat: 1h}}
+digest:
+  outbox_dir: "{tmp_path / 'outbox'}"
+  unsubscribe_mailbox: {{type: maildir, maildir: "{box}", poll_every: 1h}}
+""")
+    log = tmp_path / "run.log"
+    proc = start(config_file, log)
+    try:
+        wait_for(lambda: any(e["event"] == "mailbox.polled" for e in events(log)), 30,
+                 "the first poll of the mailbox")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+    polled = next(e for e in events(log) if e["event"] == "mailbox.polled")
+    assert (polled["read"], polled["unsubscribed"]) == (1, 1)
+    assert "jo@example.org" not in log.read_text()  # addresses are never logged
+    with Store.open(db_url) as store:
+        assert status(store) == {"jo@example.org": "unsubscribed", "sam@example.org": "active"}

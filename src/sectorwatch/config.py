@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import types
 import typing
 from collections.abc import Iterator, Sequence
@@ -102,6 +103,85 @@ class SmtpSettings(Settings):
         return value
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class UnsubscribeMailboxSettings(Settings):
+    """The mailbox that receives unsubscribe requests sent to digest.unsubscribe_mailto.
+    Off by default, and then digests offer no mailto: a request nobody reads would leave
+    the reader subscribed."""
+
+    type: typing.Literal["none", "imap", "maildir"] = Field(
+        "none", description="none: digests offer the https link only; imap or maildir: "
+                            "the mailto too, read from here.")
+    maildir: str | None = Field(
+        None, validate_default=True, description="A local maildir's folder (type: maildir).")
+    host: str | None = Field(None, validate_default=True, description="IMAP server.")
+    port: int | None = Field(
+        None, ge=1, le=65535, description="IMAP port; default 993 for tls, else 143.")
+    security: typing.Literal["tls", "starttls", "none"] = Field(
+        "tls", description="Certificates are always verified; none only for 127.0.0.1.")
+    ca_file: str | None = Field(
+        None, description="PEM file of a private CA to trust as well (verification stays on).")
+    username: str | None = Field(None, validate_default=True, description="IMAP login name.")
+    password_env: str = Field("SECTORWATCH_IMAP_PASSWORD",
+                              description="Environment variable holding the IMAP password.")
+    folder: str = Field("INBOX", min_length=1, description="IMAP folder that is read.")
+    poll_every: Duration = Field(300.0, ge=10, description="How often `sectorwatch run` reads it.")
+    max_messages: int = Field(100, ge=1, le=10_000,
+                              description="Messages read per poll; the rest wait for the next.")
+    max_bytes: Size = Field(64_000, le=10_000_000,
+                            description="Bytes read of each message (its start), at most.")
+    timeout: Duration = Field(30.0, gt=0, description="Seconds for each IMAP exchange.")
+
+    @field_validator("maildir")
+    @classmethod
+    def _maildir_given(cls, value: str | None, info) -> str | None:
+        if (info.data or {}).get("type") == "maildir" and not value:
+            raise ValueError("type: maildir needs maildir, the folder holding cur/ and new/")
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _host_given(cls, value: str | None, info) -> str | None:
+        if (info.data or {}).get("type") == "imap" and not value:
+            raise ValueError("type: imap needs host, the IMAP server")
+        return value
+
+    @field_validator("security")
+    @classmethod
+    def _no_plaintext_off_loopback(cls, value: str, info) -> str:
+        data = info.data or {}
+        if data.get("type") == "imap" and value == "none" and data.get("host") not in LOOPBACK:
+            raise ValueError("plain IMAP is only allowed to this machine (127.0.0.1)")
+        return value
+
+    @field_validator("folder")
+    @classmethod
+    def _ascii_folder(cls, value: str) -> str:
+        if not value.isascii() or not value.isprintable():
+            raise ValueError("an IMAP folder name in plain ASCII (e.g. INBOX)")
+        return value
+
+    @field_validator("username")
+    @classmethod
+    def _username_given(cls, value: str | None, info) -> str | None:
+        if (info.data or {}).get("type") == "imap" and not value:
+            raise ValueError("type: imap needs username, the mailbox's login name")
+        return value
+
+    @property
+    def imap_port(self) -> int:
+        return self.port or (993 if self.security == "tls" else 143)
+
+    def describe(self) -> str:
+        """Where requests are read from, for people: imaps://host:993/INBOX, maildir /x."""
+        if self.type == "imap":
+            scheme = "imaps" if self.security == "tls" else "imap"
+            return f"{scheme}://{self.host}:{self.imap_port}/{self.folder}"
+        return f"maildir {self.maildir}" if self.type == "maildir" else "nowhere"
+
+
 class DigestSettings(Settings):
     """The weekly digest email."""
 
@@ -112,8 +192,9 @@ class DigestSettings(Settings):
                          description="List-Id: header.")
     base_url: HttpUrl = Field("https://sectorwatch.example.org",
                               description="Where /u/TOKEN (unsubscribe) and /m/TOKEN live.")
-    unsubscribe_mailto: str = Field("unsubscribe@sectorwatch.example.org",
-                                    description="mailto: offered beside the unsubscribe URL.")
+    unsubscribe_mailto: str = Field(
+        "unsubscribe@sectorwatch.example.org",
+        description="mailto: offered beside the unsubscribe URL, only with unsubscribe_mailbox.")
     transport: typing.Literal["outbox", "smtp"] = Field(
         "outbox", description="outbox writes .eml files; smtp sends.")
     outbox_dir: str = Field("outbox", description="Folder the outbox transport writes to.")
@@ -131,6 +212,9 @@ class DigestSettings(Settings):
         description="Hard (5xx) refusals in a row after which an address is marked bounced.")
     templates_dir: str | None = Field(None, description="Folder of templates overriding ours.")
     smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="SMTP transport.")
+    unsubscribe_mailbox: UnsubscribeMailboxSettings = Field(
+        default_factory=UnsubscribeMailboxSettings,
+        description="Where unsubscribe_mailto's mail is read (off: no mailto is offered).")
 
 
 CRON_FIELDS = ("year", "month", "day", "week", "day_of_week", "hour", "minute", "second")
@@ -323,11 +407,21 @@ def parse_config(text: str, filename: str) -> Config:
     return config
 
 
+# an address that goes into a mailto: URL as it is (RFC 6068 escapes nothing here)
+_MAILTO = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
 def _cross_checks(config: Config, lines: dict, file: str) -> Iterator[Problem]:
     """Settings that name other settings or packaged data must name real ones."""
     from sectorwatch.tag.authorities import gazetteer
 
     digest = config.digest
+    if digest.unsubscribe_mailbox.type != "none" and not _MAILTO.fullmatch(
+            digest.unsubscribe_mailto):
+        yield Problem(file, "digest.unsubscribe_mailto",
+                      f"{digest.unsubscribe_mailto!r} cannot be offered as a mailto: link",
+                      lines.get(("digest", "unsubscribe_mailto")) or lines.get(("digest",)),
+                      "use a plain address such as unsubscribe@news.example.org")
     if digest.sections == "region":
         known = sorted({a["region"] for a in gazetteer().authorities.values()
                         if a.get("region")} | {"national"})

@@ -128,8 +128,8 @@ class Scheduler:
         s = self.settings
         sched = BlockingScheduler(
             timezone=self.zone,
-            # fetch, digest and heartbeat each get a thread: none waits behind another
-            executors={"default": ThreadPoolExecutor(max_workers=3)},
+            # fetch, digest, heartbeat and mailbox each get a thread: none waits behind another
+            executors={"default": ThreadPoolExecutor(max_workers=4)},
             job_defaults={"coalesce": True, "max_instances": 1,
                           "misfire_grace_time": int(s.misfire_grace)})
         # Fetch first, then catch up on a missed digest with what that fetch found.
@@ -141,6 +141,12 @@ class Scheduler:
         sched.add_job(self._job(self.heartbeat), IntervalTrigger(seconds=s.heartbeat,
                                                                  timezone=self.zone),
                       id="heartbeat", name="heartbeat", misfire_grace_time=int(s.heartbeat))
+        box = self.config.digest.unsubscribe_mailbox
+        if box.type != "none":  # the mailto digests advertise is read only while this runs
+            sched.add_job(self._job(self.mailbox), IntervalTrigger(seconds=box.poll_every,
+                                                                   timezone=self.zone),
+                          id="mailbox", name="mailbox", next_run_time=now,
+                          misfire_grace_time=int(box.poll_every))
         sched.add_listener(self._on_problem, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
         return sched
 
@@ -221,6 +227,18 @@ class Scheduler:
             path.touch()
         event(log, "heartbeat", "alive", next_digest=_next_run(self.trigger, now))
         self.catch_up()
+
+    def mailbox(self) -> None:
+        """Read the unsubscribe mailbox; a failure is logged and the next poll tries again
+        (its messages wait there)."""
+        from sectorwatch.digest.mailbox import MailboxError, poll
+
+        assert self.store is not None
+        try:
+            poll(self.config, self.store, self.signer, stop=self.stop)
+        except MailboxError as exc:
+            event(log, "mailbox.failed", f"unsubscribe mailbox not read: {exc.message}",
+                  level=logging.ERROR, error=exc.message, hint=exc.hint)
 
     def catch_up(self) -> None:
         """Send (or finish) the latest slot's issue if it was missed since this database's

@@ -61,7 +61,7 @@ def test_messages_arrive_with_the_right_headers_and_parts(smtp, store, db_url):
     assert msg["To"] == "Jo <jo@example.org>" and msg["List-Unsubscribe-Post"] == \
         "List-Unsubscribe=One-Click"
     assert msg["List-Unsubscribe"].strip().startswith("<https://sectorwatch.example.org/u/")
-    assert "mailto:unsubscribe@" in msg["List-Unsubscribe"] and msg["List-Id"]
+    assert "mailto:" not in msg["List-Unsubscribe"] and msg["List-Id"]  # no mailbox is read
     assert msg["Message-ID"].endswith("@sectorwatch.example.org>") and msg["Date"]
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
@@ -282,6 +282,7 @@ def test_an_address_no_message_can_carry_fails_alone_and_the_run_goes_on(smtp, s
 def test_an_address_refused_for_good_twice_in_a_row_is_marked_bounced(smtp, store, db_url):
     inbox, port = smtp({"gone@example.org": "550 5.1.1 no such user"})
     subscribe(store, ("gone@example.org", Filters()), ("ok@example.org", Filters()))
+    assert inbox.messages == []
     config = config_for(port, db_url)  # bounce_limit: 2 by default
 
     def send(week: int):
@@ -298,6 +299,7 @@ def test_an_address_refused_for_good_twice_in_a_row_is_marked_bounced(smtp, stor
     assert [s.email for s, _ in store.subscribers("bounced")] == ["gone@example.org"]
     third = send(2)
     assert (third.sent, third.failed) == (1, 0)  # not tried again
+    assert [m["To"] for m in inbox.messages] == ["Ok <ok@example.org>"] * 3
     state = store.subscriber_state("gone@example.org")
     assert (state.status, state.via) == ("bounced", "send") and "5.1.1" in state.detail
 

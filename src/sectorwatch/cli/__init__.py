@@ -61,6 +61,19 @@ def config_check(obj: Context) -> None:
     enabled = sum(1 for s in config.sources if s.enabled)
     console.print(f"[green]OK[/] {escape(str(where))}: {len(config.sources)} sources "
                   f"({enabled} enabled)")
+    box = config.digest.unsubscribe_mailbox
+    ways = ("one-click https only (no mailbox configured)" if box.type == "none" else
+            f"https and mailto:{config.digest.unsubscribe_mailto} (read from "
+            f"{box.describe()} every {_every(box.poll_every)})")
+    console.print(f"unsubscribe: {escape(ways)}", soft_wrap=True)
+
+
+def _every(seconds: float) -> str:
+    """300 → '5m', 7200 → '2h': a duration as config.yaml writes it."""
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
 
 
 @cli.command()
@@ -112,4 +125,4 @@ def main() -> None:
 
 
 # The sub-commands register themselves on `cli` when their modules are imported.
-from sectorwatch.cli import articles, digest, fetching, run, serve, subscribers  # noqa: E402,F401
+from sectorwatch.cli import articles, digest, fetching, mailbox, run, serve, subscribers  # noqa: E402,F401
