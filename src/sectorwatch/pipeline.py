@@ -20,7 +20,7 @@ from sectorwatch.errors import FetchError, SectorwatchError
 from sectorwatch.extract import extract_article
 from sectorwatch.extract.template import Template
 from sectorwatch.extract.template import learn as template_learn
-from sectorwatch.fetch.http import HttpClient, SourceFetcher
+from sectorwatch.fetch.http import FetchStopped, HttpClient, SourceFetcher
 from sectorwatch.models import Link, Page
 from sectorwatch.sources import REGISTRY
 from sectorwatch.sources.base import ExtractRules, SourceBase
@@ -112,13 +112,14 @@ def run_all(config: Config, store: Store, *, source_ids: Sequence[str] = (), for
             stop: threading.Event | None = None) -> RunReport:
     """Poll every due source (several hosts at once, one request at a time per host).
 
-    ``stop``, once set, ends each source after the article in hand; sources not begun are
-    reported 'stopped' and stay due.
+    ``stop``, once set, ends each source after the article in hand (a request still in
+    flight a moment later is abandoned, and the client's waits end); what was fetched is
+    stored, and sources cut short or not begun are reported 'stopped' and stay due.
     """
     progress = progress or _Quiet()
     due, skipped = select_sources(config, store, source_ids, force)
     own_client = client is None
-    client = client or HttpClient(config.fetch, store)
+    client = client or HttpClient(config.fetch, store, stop=stop)
     tagger = tagger or Tagger.from_config(config)
     report = RunReport(store.start_run(dry_run), [])
     status = "crashed"
@@ -161,6 +162,9 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
     interval = source.interval if source.interval is not None else config.fetch.default_interval
     try:
         discovery = kind.discover(source, fetcher)
+    except FetchStopped:
+        report.status = "stopped"  # nothing learned: no failure recorded, the source stays due
+        return _finish(report, fetcher, t0, progress, source)
     except SectorwatchError as exc:
         report.status, report.error = "failed", _describe(exc)
         report.failed = 1
@@ -204,14 +208,16 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
     for link in fresh:
         if stop.is_set():
             break
-        reached += 1
         try:
             url, accept = kind.article_request(source, link)
             page = fetcher.get(url, accept=accept)
             assert page is not None
             fetched.append((link, page))
+        except FetchStopped:
+            break  # abandoned in flight: the link is left for the next poll, not failed
         except SectorwatchError as exc:
             failed(exc, link)
+        reached += 1
 
     template = learn_template(store, source.id, [p for _, p in fetched],
                               discovery.validated) if fetched else None
@@ -298,7 +304,8 @@ def learn_template(store: Store | None, source_id: str, fresh: Sequence[Page] = 
     re-extraction and `sectorwatch extract --source` all learn it here, alike."""
     samples = store.raw_samples(source_id, TEMPLATE_SAMPLE) if store is not None else []
     samples += [p.text for p in (*fresh, *extra) if p.text and "html" in p.content_type]
-    return template_learn(samples[: TEMPLATE_SAMPLE * 2])
+    unique = list(dict.fromkeys(samples))  # a page stored and fetched again counts once
+    return template_learn(unique[: TEMPLATE_SAMPLE * 2])
 
 
 def _finish(report: SourceReport, fetcher: SourceFetcher, t0: float, progress: Progress,

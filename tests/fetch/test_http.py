@@ -9,7 +9,7 @@ import time
 import pytest
 
 from sectorwatch.config import FetchSettings
-from sectorwatch.demo.server import Response
+from sectorwatch.demo.server import Response, dripping, trickle_server, unanswered_port
 from sectorwatch.errors import FetchError
 from sectorwatch.fetch.http import HttpClient, retry_after_seconds
 
@@ -114,6 +114,48 @@ def test_dripping_body_hits_the_total_timeout(site, store):
     with pytest.raises(FetchError) as info:
         client.get(f"{site.base}/drip", accept="html")
     assert info.value.kind == "timeout" and "not complete" in info.value.message
+
+
+@pytest.mark.timeout(20)
+def test_a_server_dripping_its_headers_cannot_outlast_total_timeout(site, store):
+    # a byte every 0.1 s: every read is answered well within read_timeout (0.5 s)
+    site.handle("/feed", dripping(Response(200, FEED, (("Content-Type", "text/xml"),
+                                                       ("X-Padding", "x" * 2000)))))
+    client = HttpClient(settings(total_timeout=1, max_attempts=1), store)
+    t0 = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        client.get(f"{site.base}/feed", accept="feed")
+    assert time.monotonic() - t0 < 5
+    assert info.value.kind == "timeout"
+    assert info.value.message == "timed out: response not complete within 1s (total_timeout)"
+    client.close()
+
+
+@pytest.mark.timeout(20)
+def test_a_tls_handshake_dripped_by_the_server_cannot_outlast_total_timeout(store):
+    # a TLS handshake record that announces 16 kB and sends them a byte at a time
+    with trickle_server(b"\x16\x03\x03\x40\x00" + b"\x00" * 16_384) as port:
+        client = HttpClient(settings(total_timeout=1, max_attempts=1, respect_robots=False),
+                            store)
+        t0 = time.monotonic()
+        with pytest.raises(FetchError) as info:
+            client.get(f"https://127.0.0.1:{port}/feed", accept="feed")
+        assert time.monotonic() - t0 < 5
+        client.close()
+    assert info.value.kind == "timeout" and "total_timeout" in info.value.message
+
+
+@pytest.mark.timeout(20)
+def test_a_connect_that_is_never_answered_cannot_outlast_total_timeout(store):
+    with unanswered_port() as port:
+        client = HttpClient(settings(total_timeout=1, connect_timeout=30, max_attempts=1,
+                                     respect_robots=False), store)
+        t0 = time.monotonic()
+        with pytest.raises(FetchError) as info:
+            client.get(f"http://127.0.0.1:{port}/feed", accept="feed")
+        assert time.monotonic() - t0 < 5
+        client.close()
+    assert info.value.kind == "timeout" and "total_timeout" in info.value.message
 
 
 def drop(handler):

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from sectorwatch.cli import EXIT_FAILED, EXIT_OK, Context, cli, console, when
+from sectorwatch.cli import EXIT_FAILED, EXIT_OK, Context, cli, console, errors, when
 from sectorwatch.config import Config
 from sectorwatch.store import SourceHealth
 
@@ -24,21 +29,69 @@ if TYPE_CHECKING:
 @click.option("--force", is_flag=True, help="Fetch every enabled source, due or not.")
 @click.pass_obj
 def fetch(obj: Context, source_ids: tuple[str, ...], dry_run: bool, force: bool) -> None:
-    """Poll due sources and store new articles."""
+    """Poll due sources and store new articles.
+
+    Ctrl-C or SIGTERM stops it within a second or so, keeping what was stored; a second
+    one exits at once.
+    """
     # Imported here: extraction libraries are heavy, and most commands never need them.
     from sectorwatch.pipeline import run_all
     from sectorwatch.progress import RichProgress
 
     config = obj.config()
-    with obj.store(config) as store, RichProgress(console) as progress:
+    stop = threading.Event()
+    with obj.store(config) as store, stop_on_signals(stop) as caught, \
+            RichProgress(console) as progress:
         report = run_all(config, store, source_ids=source_ids, force=force, dry_run=dry_run,
-                         progress=progress)
+                         progress=progress, stop=stop)
     console.print(summary_table(report, config))
     if dry_run:
         for src in report.sources:
             for link in src.links:
                 console.print(f"[dim]{escape(src.source_id)}[/]  {escape(link.url)}")
+    if caught:
+        errors.print(f"stopped by {signal.Signals(caught[0]).name}: what was fetched is stored; "
+                     "the sources marked 'stopped' are due at the next fetch")
+        end_by_signal(caught[0])
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[list[int]]:
+    """While in the block, SIGINT and SIGTERM set ``stop`` (and are listed in what it
+    yields); a second signal exits at once, leaving the run to be called interrupted."""
+    caught: list[int] = []
+
+    def on_signal(signum: int, _frame) -> None:
+        if caught:
+            os.write(2, f"second {signal.Signals(signum).name}: exiting now\n".encode())
+            os._exit(128 + signum)
+        caught.append(signum)
+        stop.set()
+        name = signal.Signals(signum).name
+        os.write(2, f"{name}: stopping, keeping what was fetched ({name} again exits at once)\n"
+                 .encode())
+
+    if threading.current_thread() is not threading.main_thread():
+        yield caught  # signals reach only the main thread's handlers
+        return
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield caught
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def end_by_signal(signum: int) -> NoReturn:
+    """End the way a process killed by ``signum`` ends, now that the summary is out: a
+    shell sees 128 + signum (130 for Ctrl-C) and stops the script that ran us, and a
+    service manager sees the stop it asked for."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    sys.exit(128 + signum)  # only if the signal could not end us
 
 
 def summary_table(report: RunReport, config: Config) -> Table:

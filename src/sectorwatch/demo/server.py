@@ -9,6 +9,7 @@ programmable routes for misbehaving endpoints (slow, dropped, oversized, looping
 from __future__ import annotations
 
 import hashlib
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,6 +55,8 @@ class Site:
     handlers: dict[str, Handler] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     base: str = ""
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set by stop(): routes that take their time (a drip) end early."""
     _server: ThreadingHTTPServer | None = None
 
     def route(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8"
@@ -77,6 +80,7 @@ class Site:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -132,6 +136,75 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if response.body:
             self.wfile.write(response.body)
+
+
+def dripping(response: Response, every: float = 0.1) -> Handler:
+    """A route that sends ``response`` whole (status line and headers too) one byte every
+    ``every`` seconds: each read gets a byte long before any read timeout, so only a
+    deadline over the whole exchange ends it. It ends when the client hangs up."""
+
+    def handler(h: RequestHandler) -> None:
+        h.close_connection = True
+        reason = h.responses.get(response.status, ("",))[0]
+        headers = dict(response.headers)
+        if not any(k.lower() == "content-length" for k in headers):
+            headers["Content-Length"] = str(len(response.body))
+        lines = [f"HTTP/1.1 {response.status} {reason}",
+                 *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+        _drip(h.connection, "\r\n".join(lines).encode("latin-1") + response.body, every,
+              h.site.stopping)
+
+    return handler
+
+
+@contextmanager
+def trickle_server(data: bytes, every: float = 0.1) -> Iterator[int]:
+    """A bare TCP server on 127.0.0.1 that answers every connection by dripping ``data``
+    whatever was sent (a TLS handshake that never completes, say); yields its port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=_drip_and_close, args=(conn, data, every, done),
+                             daemon=True).start()
+
+    threading.Thread(target=serve, name="trickle", daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        done.set()
+        listener.close()
+
+
+@contextmanager
+def unanswered_port() -> Iterator[int]:
+    """A port whose connects hang, as on a host that drops packets: its listener's accept
+    queue (backlog 0) is kept full, so the kernel ignores every further SYN."""
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as listener:
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            yield port
+
+
+def _drip_and_close(conn: socket.socket, data: bytes, every: float,
+                    done: threading.Event) -> None:
+    with conn:
+        _drip(conn, data, every, done)
+
+
+def _drip(conn: socket.socket, data: bytes, every: float, done: threading.Event) -> None:
+    try:
+        for i in range(len(data)):
+            conn.sendall(data[i:i + 1])
+            if done.wait(every):
+                return
+    except OSError:
+        pass  # the client gave up, as it should
 
 
 def load_site(folder: Path) -> Site:

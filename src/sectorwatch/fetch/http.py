@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
-import time
+import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,6 +20,7 @@ from sectorwatch.errors import FetchError
 from sectorwatch.fetch.decode import decode, strip_controls
 from sectorwatch.fetch.pacing import HostPacer
 from sectorwatch.fetch.robots import RobotsAnswer, RobotsCache, RobotsStore
+from sectorwatch.fetch.watchdog import Watch, Watchdog, WatchedAdapter
 from sectorwatch.models import Page
 from sectorwatch.urls import canonicalize, origin
 
@@ -62,22 +63,38 @@ RequestHook = Callable[[str, str], None]
 """Called with (url, outcome) for every HTTP exchange: outcome is a status or an error kind."""
 
 
+class FetchStopped(FetchError):
+    """A stop was asked for: the request was not sent, or was abandoned in flight."""
+
+    def __init__(self, message: str, url: str | None = None):
+        super().__init__(message, kind="stopped", url=url)
+
+
 class ValidatorStore(Protocol):
     def load_validators(self, url: str) -> tuple[str | None, str | None] | None: ...
 
 
 class HttpClient:
-    """Shared by all sources of a run; safe to use from several threads."""
+    """Shared by all sources of a run; safe to use from several threads.
+
+    Each exchange, connect to last byte, is cut off after ``total_timeout``. Once ``stop``
+    is set, no request starts, waits (pacing, Retry-After, backoff) end, and a request in
+    flight is abandoned unless it completes within a moment; each raises FetchStopped.
+    """
 
     def __init__(self, settings: FetchSettings, store: RobotsStore | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 stop: threading.Event | None = None):
         self.settings = settings
-        self._sleep = sleep
+        self._stop = stop or threading.Event()
+        self._watchdog = Watchdog(self._stop)
         self._session = requests.Session()
         self._session.headers.update({"User-Agent": settings.user_agent,
                                       "Accept-Encoding": "gzip, deflate"})
         self._session.trust_env = False  # no proxies or .netrc picked up behind the user's back
-        self.pacer = HostPacer(settings.per_host_delay)
+        adapter = WatchedAdapter()
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self.pacer = HostPacer(settings.per_host_delay, sleep=self._pause)
         self.robots = RobotsCache(
             settings.user_agent, self._fetch_robots, store, settings.robots_cache,
             on_crawl_delay=self.pacer.set_min_delay,
@@ -85,6 +102,12 @@ class HttpClient:
 
     def close(self) -> None:
         self._session.close()
+        self._watchdog.close()
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep; a stop ends the wait with FetchStopped."""
+        if self._stop.wait(seconds):
+            raise FetchStopped("stopped while waiting to send a request")
 
     def get(self, url: str, *, accept: str, validators: tuple[str | None, str | None] | None = None,
             hook: RequestHook | None = None) -> Page | None:
@@ -97,11 +120,13 @@ class HttpClient:
         while True:
             try:
                 return self._get_once(url, accept, validators, hook)
+            except FetchStopped:
+                raise
             except FetchError as exc:
                 wait = self._retry_wait(exc, attempt)
                 if wait is None:
                     raise
-                self._sleep(wait)
+                self._pause(wait)
                 attempt += 1
 
     def _retry_wait(self, exc: FetchError, attempt: int) -> float | None:
@@ -154,39 +179,55 @@ class HttpClient:
 
     def _exchange(self, url: str, headers: dict[str, str],
                   hook: RequestHook | None) -> tuple[int, dict[str, str], bytes]:
-        """One request/response, paced per host, with the body read under the caps."""
+        """One request/response, paced per host, bounded in time (connect to last byte)
+        and with the body read under the caps."""
         site = origin(url)
         if blocked := self.pacer.blocked(site):
             left, reason = blocked
             raise FetchError(f"host backing off for {left:.0f}s more ({reason})",
                              kind="rate_limited", url=url, retry_after=left)
-        s = self.settings
         with self.pacer.slot(site):
-            deadline = time.monotonic() + s.total_timeout
-            try:
-                resp = self._session.get(url, headers=headers, stream=True, allow_redirects=False,
-                                         timeout=(s.connect_timeout, s.read_timeout))
-            except requests.Timeout as exc:
-                self._note(hook, url, "timeout")
-                what = (f"no connection within {s.connect_timeout:g}s"
-                        if isinstance(exc, requests.ConnectTimeout)
-                        else f"no answer within {s.read_timeout:g}s")
-                raise FetchError(f"timed out: {what}", kind="timeout", url=url) from None
-            except requests.RequestException as exc:
-                self._note(hook, url, "connection")
-                raise FetchError(f"connection failed: {_reason(exc)}", kind="connection",
-                                 url=url) from None
-            try:
-                self._note(hook, url, str(resp.status_code))
-                resp_headers = {k.lower(): v for k, v in resp.headers.items()}
-                if resp.status_code in _REDIRECTS or resp.status_code == 304:
-                    return resp.status_code, resp_headers, b""
-                body = self._read(resp, url, deadline, resp.status_code)
-                return resp.status_code, resp_headers, body
-            finally:
-                resp.close()
+            if self._stop.is_set():
+                raise FetchStopped("stopped before the request was sent", url=url)
+            with self._watchdog.watch(self.settings.total_timeout) as watch:
+                return self._request(url, headers, hook, watch)
 
-    def _read(self, resp: requests.Response, url: str, deadline: float, status: int) -> bytes:
+    def _request(self, url: str, headers: dict[str, str], hook: RequestHook | None,
+                 watch: Watch) -> tuple[int, dict[str, str], bytes]:
+        s = self.settings
+        try:
+            resp = self._session.get(url, headers=headers, stream=True, allow_redirects=False,
+                                     timeout=(s.connect_timeout, s.read_timeout))
+        except requests.RequestException as exc:
+            error = self._cut_error(watch, url) or _request_error(exc, url, s)
+            self._note(hook, url, error.kind)
+            raise error from None
+        try:
+            self._note(hook, url, str(resp.status_code))
+            resp_headers = {k.lower(): v for k, v in resp.headers.items()}
+            body = b""
+            if resp.status_code not in _REDIRECTS and resp.status_code != 304:
+                body = self._read(resp, url, resp.status_code)
+        except FetchError as exc:
+            raise (self._cut_error(watch, url) or exc) from None
+        finally:
+            resp.close()
+        # A socket shut down by the watchdog reads as the end of a body: never take it for one.
+        if error := self._cut_error(watch, url):
+            raise error
+        return resp.status_code, resp_headers, body
+
+    def _cut_error(self, watch: Watch, url: str) -> FetchError | None:
+        """Why the watchdog cut this exchange off, as the error to raise; None if it did not."""
+        if watch.reason == "stop":
+            return FetchStopped("stopped: the request in flight was abandoned", url=url)
+        if watch.reason == "deadline":
+            return FetchError(f"timed out: response not complete within "
+                              f"{self.settings.total_timeout:g}s (total_timeout)",
+                              kind="timeout", url=url)
+        return None
+
+    def _read(self, resp: requests.Response, url: str, status: int) -> bytes:
         limit = self.settings.max_bytes if status < 400 else 65_536  # error pages: a peek is enough
         declared = resp.headers.get("content-length", "")
         if status < 400 and declared.isdigit() and int(declared) > limit:
@@ -195,8 +236,8 @@ class HttpClient:
                              hint="raise fetch.max_bytes if this page is wanted")
         chunks, size = [], 0
         try:
-            # read1 returns whatever has arrived, so a server dripping a few bytes at a time
-            # still meets the total deadline (iter_content would wait for a full chunk).
+            # read1 returns whatever has arrived, so the size cap applies as bytes come in
+            # (iter_content would wait for a full chunk).
             while chunk := resp.raw.read1(_CHUNK, decode_content=True):
                 size += len(chunk)
                 if size > limit:
@@ -205,10 +246,6 @@ class HttpClient:
                     raise FetchError(f"response too large: over {limit:,} bytes", kind="too_large",
                                      url=url, hint="raise fetch.max_bytes if this page is wanted")
                 chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    raise FetchError(
-                        f"timed out: body not complete after {self.settings.total_timeout:.0f}s",
-                        kind="timeout", url=url)
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             timed_out = isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError)
             raise FetchError(f"connection broke while reading: {_reason(exc)}",
@@ -260,6 +297,8 @@ class HttpClient:
         for _ in range(6):
             try:
                 status, headers, body = self._exchange(current, {"Accept": "text/plain"}, None)
+            except FetchStopped:
+                raise  # nothing was learned: no verdict on the host
             except FetchError as exc:
                 return RobotsAnswer(0, "", exc.message)
             if status in _REDIRECTS and headers.get("location"):
@@ -315,6 +354,15 @@ def retry_after_seconds(value: str | None) -> float:
             when = when.replace(tzinfo=UTC)
         seconds = (when - datetime.now(UTC)).total_seconds()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _request_error(exc: requests.RequestException, url: str, s: FetchSettings) -> FetchError:
+    if isinstance(exc, requests.Timeout):
+        what = (f"no connection within {s.connect_timeout:g}s"
+                if isinstance(exc, requests.ConnectTimeout)
+                else f"no answer within {s.read_timeout:g}s")
+        return FetchError(f"timed out: {what}", kind="timeout", url=url)
+    return FetchError(f"connection failed: {_reason(exc)}", kind="connection", url=url)
 
 
 def _type_ok(accept: str, ctype: str, body: bytes) -> bool:

@@ -19,7 +19,11 @@ class _Host:
 
 
 class HostPacer:
-    """Serialises requests per origin and spaces them by ``delay`` seconds (plus jitter)."""
+    """Serialises requests per origin and spaces them by ``delay`` seconds (plus jitter).
+
+    ``sleep`` may raise to give up a wait (the client's does once a stop is asked for):
+    the slot is then not taken, and the host's next turn is left as it was.
+    """
 
     def __init__(self, delay: float, jitter: float = 0.2, clock=time.monotonic, sleep=time.sleep):
         self.delay = delay
