@@ -22,7 +22,8 @@ class FetchError(SectorwatchError):
     """An HTTP request did not give a usable response.
 
     ``kind`` is one of: connection, timeout, http, blocked, too_large, content_type,
-    redirects, robots, rate_limited.
+    redirects, robots, rate_limited, stopped (a stop was asked for: not a failure of the
+    source).
     """
 
     stage = "fetch"

@@ -1,5 +1,6 @@
 """Sub-commands. Turns errors into messages and exit codes (0 ok, 1 some sources failed,
-2 config or usage error); holds no pipeline logic."""
+2 config or usage error; a fetch stopped by a signal ends by that signal, 130 or 143);
+holds no pipeline logic."""
 
 from __future__ import annotations
 
