@@ -126,12 +126,6 @@ def test_source_health_counts_consecutive_failures(store):
     assert store.next_poll_at("s") == later
 
 
-def test_an_unfinished_run_is_marked_interrupted(store):
-    first = store.start_run(dry_run=False)
-    store.start_run(dry_run=False)
-    assert {r.id: r.status for r in store.runs()}[first] == "interrupted"
-
-
 def test_naive_datetimes_are_refused(store):
     with pytest.raises(sa.exc.StatementError):
         store.source_succeeded("s", datetime(2026, 1, 1), datetime(2026, 1, 2))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import random
 import threading
+import time
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,11 +20,19 @@ from sectorwatch.errors import SectorwatchError
 from sectorwatch.fetch.decode import decode
 from sectorwatch.models import Article, Link, Page
 from sectorwatch.store import schema as t
+from sectorwatch.store import sqlite
 from sectorwatch.store.deliveries import DeliveryStore
 from sectorwatch.store.issues import IssueStore
+from sectorwatch.store.rows import exists, insert_new, take_turns, upsert
+from sectorwatch.store.runs import RunStore
 from sectorwatch.store.subscribers import SubscriberStore
 from sectorwatch.store.tags import TagStore, write_tags
 from sectorwatch.tag import Tags
+
+WRITE_ATTEMPTS = 3
+"""Tries to begin a write, each waiting up to the busy timeout for another process."""
+MIGRATION_LOCK = 0x5EC7_0A7C
+"""Processes migrating one PostgreSQL database take turns on this key (rows.take_turns)."""
 
 
 class StoreError(SectorwatchError):
@@ -44,19 +55,39 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore):
+class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore):
     """A database reached by SQLAlchemy URL (SQLite by default, in WAL mode)."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._writer = engine.execution_options(**{sqlite.WRITE: True})
         self._write_lock = threading.Lock()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """One write transaction at a time from this process, so a read-then-write
-        (add_article) never meets another thread's write half-way."""
-        with self._write_lock, self.engine.begin() as conn:
-            yield conn
+        """One write transaction. On SQLite it holds the write lock from its first read
+        (see store/sqlite.py), so a read-then-write never meets another process's write
+        half-way; the lock in the process hands the turn from thread to thread without
+        SQLite's polling."""
+        with self._write_lock:
+            conn, transaction = self._begin_write()
+            with conn, transaction:
+                yield conn
+
+    def _begin_write(self) -> tuple[Connection, sa.RootTransaction]:
+        attempt = 0
+        while True:
+            attempt += 1
+            conn = self._writer.connect()
+            try:
+                return conn, conn.begin()
+            except sa.exc.OperationalError as exc:
+                conn.close()
+                if attempt == WRITE_ATTEMPTS or not sqlite.is_busy(exc):
+                    raise
+            # Nothing has run yet, so beginning again is safe. The busy timeout expires only
+            # under a long write elsewhere; a pause lets that write end.
+            time.sleep(random.uniform(0.1, 0.5) * attempt)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -71,8 +102,7 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore):
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, OSError) as exc:
             raise StoreError(f"cannot use database {url!r}: {exc}", hint=hint) from None
         if engine.dialect.name == "sqlite":
-            sa.event.listen(engine, "connect", _sqlite_pragmas)
-            sa.event.listen(engine, "begin", _sqlite_begin)
+            sqlite.configure(engine)
         store = cls(engine)
         try:
             store.migrate()
@@ -94,18 +124,18 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore):
 
     def migrate(self) -> int:
         """Bring the schema to the latest version; returns the version."""
+        latest = t.schema_version()
+        with self.engine.connect() as conn:  # mostly it is current: then no write at all
+            if _schema_version(conn, latest) == latest:
+                return latest
         with self._write() as conn:
-            inspector = sa.inspect(conn)
-            latest = t.schema_version()
-            if not inspector.has_table("meta"):
+            take_turns(conn, MIGRATION_LOCK)  # no lock covers tables not made yet
+            # Again under the write lock: another process may have migrated meanwhile.
+            version = _schema_version(conn, latest)
+            if version is None:
                 t.metadata.create_all(conn)
                 conn.execute(sa.insert(t.meta).values(key="schema_version", value=str(latest)))
                 return latest
-            version = int(conn.execute(sa.select(t.meta.c.value).where(
-                t.meta.c.key == "schema_version")).scalar_one())
-            if version > latest:
-                raise StoreError(f"the database is at schema version {version}, newer than this "
-                                 f"sectorwatch ({latest})", hint="upgrade sectorwatch")
             for step in t.MIGRATIONS[version - 1:]:
                 step(conn)  # all steps in one transaction: a failed upgrade changes nothing
             conn.execute(sa.update(t.meta).where(t.meta.c.key == "schema_version")
@@ -123,7 +153,7 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore):
             old = conn.execute(sa.select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
             if keep and old is not None:
                 return old
-            _upsert(conn, t.meta, {"key": key}, {"value": value})
+            upsert(conn, t.meta, {"key": key}, {"value": value})
             return value
 
     # -- per-URL fetch state ------------------------------------------------------------------
@@ -139,7 +169,7 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore):
         with self._write() as conn:
             for page in pages:
                 if page.etag or page.last_modified:
-                    _upsert(conn, t.fetch_state, {"url": page.url}, {
+                    upsert(conn, t.fetch_state, {"url": page.url}, {
                         "etag": page.etag, "last_modified": page.last_modified,
                         "validated_at": page.fetched_at})
 
@@ -151,7 +181,7 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore):
                                     .where(t.fetch_state.c.url == url)).scalar() or 0
             failures += 1
             gave_up = permanent and failures >= give_up_after
-            _upsert(conn, t.fetch_state, {"url": url}, {
+            upsert(conn, t.fetch_state, {"url": url}, {
                 "failures": failures, "last_error": message, "last_error_at": _now(),
                 "gave_up": gave_up})
             return gave_up
@@ -171,7 +201,7 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore):
 
     def save_robots(self, origin: str, status: int, body: str, fetched_at: datetime) -> None:
         with self._write() as conn:
-            _upsert(conn, t.robots, {"origin": origin},
+            upsert(conn, t.robots, {"origin": origin},
                     {"status": status, "body": body, "fetched_at": fetched_at})
 
     # -- articles -----------------------------------------------------------------------------
@@ -190,37 +220,19 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore):
         """
         urls = {link.url, article.url}
         with self._write() as conn:
-            existing = conn.execute(
-                sa.select(t.articles.c.id).where(sa.or_(
-                    t.articles.c.url == article.url,
-                    t.articles.c.fingerprint == article.fingerprint,
-                ))).scalar()
-            if existing is None:
-                existing = conn.execute(sa.select(t.article_urls.c.article_id)
-                                        .where(t.article_urls.c.url.in_(urls))).scalar()
+            # No unique key holds the text: writers of the same text take turns.
+            take_turns(conn, zlib.crc32(article.fingerprint.encode()))
+            existing = _find_article(conn, article, urls)
             status = "known" if existing is not None else "new"
             if existing is None:
-                existing = conn.execute(sa.insert(t.articles).values(
-                    url=article.url, source_id=source_id, title=article.title, text=article.text,
-                    fingerprint=article.fingerprint, published_at=article.published,
-                    published_signal=article.published_signal, updated_at=article.updated,
-                    author=article.author, language=article.language,
-                    word_count=article.word_count, truncated=article.truncated,
-                    first_seen_at=page.fetched_at, feed_title=link.title,
-                    feed_summary=link.summary, feed_published_at=link.published,
-                    updated_signal=article.updated_signal, lead=article.lead,
-                    standfirst=article.standfirst,
-                    raw_url=page.final_url,
-                    raw_content_type=page.content_type,
-                    raw_gzip=gzip.compress(page.body, compresslevel=6),
-                )).inserted_primary_key[0]
-                if tags is not None:
-                    write_tags(conn, existing, tags)
+                existing = _insert_article(conn, article, source_id, link, page, tags)
+            if existing is None:  # another writer stored it between our look and our insert
+                status, existing = "known", _find_article(conn, article, urls)
             known = set(conn.execute(sa.select(t.article_urls.c.url)
                                      .where(t.article_urls.c.url.in_(urls))).scalars())
             for url in sorted(urls - known):
-                conn.execute(sa.insert(t.article_urls).values(url=url, article_id=existing,
-                                                              source_id=source_id))
+                insert_new(conn, t.article_urls, {"url": url},
+                           {"article_id": existing, "source_id": source_id})
             return status
 
     def articles(self, *, since: datetime | None = None, source_id: str | None = None,
@@ -321,7 +333,7 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore):
         if error:
             values |= {"last_error": error, "last_error_at": at}
         with self._write() as conn:
-            _upsert(conn, t.sources, {"id": source_id}, values)
+            upsert(conn, t.sources, {"id": source_id}, values)
 
     def source_failed(self, source_id: str, at: datetime, error: str,
                       next_poll_at: datetime) -> None:
@@ -329,7 +341,7 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore):
             row = conn.execute(sa.select(t.sources).where(t.sources.c.id == source_id)).first()
             failures = (row.consecutive_failures if row else 0) + 1
             since = row.failing_since if row and row.failing_since else at
-            _upsert(conn, t.sources, {"id": source_id}, {
+            upsert(conn, t.sources, {"id": source_id}, {
                 "last_attempt_at": at, "last_error": error, "last_error_at": at,
                 "failing_since": since, "consecutive_failures": failures,
                 "next_poll_at": next_poll_at})
@@ -339,60 +351,52 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore):
             return {row.id: SourceHealth(**row._mapping) for row in conn.execute(
                 sa.select(t.sources))}
 
-    # -- runs -------------------------------------------------------------------------------
 
-    def start_run(self, dry_run: bool) -> int:
-        with self._write() as conn:
-            # A run still marked running was cut off (crash, kill): say so, don't pretend.
-            conn.execute(sa.update(t.runs).where(t.runs.c.status == "running")
-                         .values(status="interrupted"))
-            return conn.execute(sa.insert(t.runs).values(
-                started_at=_now(), status="running", dry_run=dry_run)).inserted_primary_key[0]
-
-    def finish_run(self, run_id: int, status: str, *, sources: int, new: int, known: int,
-                   failed: int, requests: int) -> None:
-        with self._write() as conn:
-            conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(
-                finished_at=_now(), status=status, sources=sources, new=new, known=known,
-                failed=failed, requests=requests))
-
-    def add_run_error(self, run_id: int, source_id: str, stage: str, message: str,
-                      url: str | None = None, kind: str | None = None) -> None:
-        with self._write() as conn:
-            conn.execute(sa.insert(t.run_errors).values(
-                run_id=run_id, source_id=source_id, url=url, stage=stage, kind=kind,
-                message=message, at=_now()))
-
-    def run_errors(self, run_id: int | None = None) -> list[sa.Row]:
-        query = sa.select(t.run_errors).order_by(t.run_errors.c.id)
-        if run_id is not None:
-            query = query.where(t.run_errors.c.run_id == run_id)
-        with self.engine.connect() as conn:
-            return list(conn.execute(query))
-
-    def runs(self, limit: int = 20) -> list[sa.Row]:
-        with self.engine.connect() as conn:
-            return list(conn.execute(sa.select(t.runs).order_by(t.runs.c.id.desc()).limit(limit)))
+def _schema_version(conn: Connection, latest: int) -> int | None:
+    """The database's schema version (None: a new database); a newer one is refused."""
+    if not sa.inspect(conn).has_table("meta"):
+        return None
+    version = int(conn.execute(sa.select(t.meta.c.value).where(
+        t.meta.c.key == "schema_version")).scalar_one())
+    if version > latest:
+        raise StoreError(f"the database is at schema version {version}, newer than this "
+                         f"sectorwatch ({latest})", hint="upgrade sectorwatch")
+    return version
 
 
-def _upsert(conn: Connection, table: sa.Table, key: dict, values: dict) -> None:
-    """Update the row with ``key``, or insert it: portable across SQLite and PostgreSQL."""
-    where = [table.c[k] == v for k, v in key.items()]
-    if conn.execute(sa.update(table).where(*where).values(**values)).rowcount == 0:
-        conn.execute(sa.insert(table).values(**key, **values))
+def _find_article(conn: Connection, article: Article, urls: set[str]) -> int | None:
+    """The stored article with this canonical URL or text, or reached by one of ``urls``."""
+    found = conn.execute(sa.select(t.articles.c.id).where(sa.or_(
+        t.articles.c.url == article.url,
+        t.articles.c.fingerprint == article.fingerprint))).scalar()
+    if found is None:
+        found = conn.execute(sa.select(t.article_urls.c.article_id)
+                             .where(t.article_urls.c.url.in_(urls))).scalar()
+    return found
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    # pysqlite's own transaction handling issues BEGIN only before DML, so DDL (migrations)
-    # would run outside the transaction; switch it off and begin explicitly (_sqlite_begin).
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+def _insert_article(conn: Connection, article: Article, source_id: str, link: Link,
+                    page: Page, tags: Tags | None) -> int | None:
+    """The new article's id, or None if another writer has just stored its URL."""
+    try:
+        with conn.begin_nested():  # on PostgreSQL a failed statement spoils the transaction
+            article_id = conn.execute(sa.insert(t.articles).values(
+                url=article.url, source_id=source_id, title=article.title, text=article.text,
+                fingerprint=article.fingerprint, published_at=article.published,
+                published_signal=article.published_signal, updated_at=article.updated,
+                author=article.author, language=article.language,
+                word_count=article.word_count, truncated=article.truncated,
+                first_seen_at=page.fetched_at, feed_title=link.title,
+                feed_summary=link.summary, feed_published_at=link.published,
+                updated_signal=article.updated_signal, lead=article.lead,
+                standfirst=article.standfirst, raw_url=page.final_url,
+                raw_content_type=page.content_type,
+                raw_gzip=gzip.compress(page.body, compresslevel=6),
+            )).inserted_primary_key[0]
+            if tags is not None:
+                write_tags(conn, article_id, tags)
+            return article_id
+    except sa.exc.IntegrityError:
+        if exists(conn, t.articles, {"url": article.url}):
+            return None
+        raise

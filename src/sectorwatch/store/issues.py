@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from sectorwatch.store import schema as t
+from sectorwatch.store.rows import insert_new
 
 
 class IssueStore:
@@ -18,14 +19,16 @@ class IssueStore:
         """Store the issue's stories (JSON) unless it is frozen already; returns the stored
         JSON, which is the earlier one if there was one."""
         i = t.issues
+        frozen = sa.select(i.c.stories).where(i.c.key == key)
         with self._write() as conn:
-            found = conn.execute(sa.select(i.c.stories).where(i.c.key == key)).scalar()
+            found = conn.execute(frozen).scalar()
             if found is not None:
                 return found
-            conn.execute(sa.insert(i).values(
-                key=key, send_at=send_at, starts_at=starts_at, ends_at=ends_at,
-                created_at=datetime.now(UTC), story_count=story_count, stories=stories))
-            return stories
+            if insert_new(conn, i, {"key": key}, dict(
+                    send_at=send_at, starts_at=starts_at, ends_at=ends_at,
+                    created_at=datetime.now(UTC), story_count=story_count, stories=stories)):
+                return stories
+            return conn.execute(frozen).scalar_one()  # frozen meanwhile by another sender
 
     def issue(self, key: str) -> sa.Row | None:
         with self.engine.connect() as conn:

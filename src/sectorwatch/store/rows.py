@@ -1,0 +1,47 @@
+"""Writes that stay right when another process writes the same rows at once.
+
+On SQLite a write transaction holds the database from its first read (store/sqlite.py),
+so a row looked for and not found is still missing at the insert. PostgreSQL locks only
+rows that exist: another process may insert the same key in between, and the insert
+then fails on the unique key. Each insert here runs in a savepoint (on PostgreSQL a
+failed statement would spoil the whole transaction) and that case is told apart from
+any other refusal.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+def insert_new(conn: Connection, table: sa.Table, key: dict, values: dict) -> bool:
+    """Insert the row with ``key``; False if another writer has just inserted it. Any
+    other refusal (a constraint, a trigger) is raised."""
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.insert(table).values(**key, **values))
+        return True
+    except sa.exc.IntegrityError:
+        if exists(conn, table, key):
+            return False
+        raise
+
+
+def exists(conn: Connection, table: sa.Table, key: dict) -> bool:
+    return conn.execute(sa.select(sa.literal(1)).select_from(table).where(
+        *(table.c[k] == v for k, v in key.items()))).first() is not None
+
+
+def upsert(conn: Connection, table: sa.Table, key: dict, values: dict) -> None:
+    """Update the row with ``key``, or insert it."""
+    update = sa.update(table).where(*(table.c[k] == v for k, v in key.items())).values(**values)
+    if conn.execute(update).rowcount == 0 and not insert_new(conn, table, key, values):
+        conn.execute(update)  # inserted meanwhile by another writer: ours is the later word
+
+
+def take_turns(conn: Connection, key: int) -> None:
+    """On PostgreSQL, wait for and hold the advisory lock ``key`` until the transaction
+    ends: a lock where no row exists yet to be locked. Elsewhere nothing is needed, as
+    a SQLite write transaction holds the whole database."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
