@@ -77,6 +77,12 @@ class TaggingSettings(Settings):
         0.2, ge=0, le=1, description="…and this share of the article's strongest topic.")
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # where plain SMTP or IMAP may go
+_MAILBOX_NEEDS = {"maildir": ("maildir", "the folder holding cur/ and new/"),
+                  "host": ("imap", "the IMAP server"),
+                  "username": ("imap", "the mailbox's login name")}
+
+
 class SmtpSettings(Settings):
     """Where the smtp transport delivers."""
 
@@ -98,12 +104,9 @@ class SmtpSettings(Settings):
     @classmethod
     def _no_plaintext_off_loopback(cls, value: str, info) -> str:
         host = (info.data or {}).get("host", "")
-        if value == "none" and host not in ("127.0.0.1", "localhost", "::1"):
+        if value == "none" and host not in LOOPBACK:
             raise ValueError("plain SMTP is only allowed to this machine (127.0.0.1)")
         return value
-
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class UnsubscribeMailboxSettings(Settings):
@@ -134,18 +137,12 @@ class UnsubscribeMailboxSettings(Settings):
                             description="Bytes read of each message (its start), at most.")
     timeout: Duration = Field(30.0, gt=0, description="Seconds for each IMAP exchange.")
 
-    @field_validator("maildir")
+    @field_validator("maildir", "host", "username")
     @classmethod
-    def _maildir_given(cls, value: str | None, info) -> str | None:
-        if (info.data or {}).get("type") == "maildir" and not value:
-            raise ValueError("type: maildir needs maildir, the folder holding cur/ and new/")
-        return value
-
-    @field_validator("host")
-    @classmethod
-    def _host_given(cls, value: str | None, info) -> str | None:
-        if (info.data or {}).get("type") == "imap" and not value:
-            raise ValueError("type: imap needs host, the IMAP server")
+    def _given_for_type(cls, value: str | None, info) -> str | None:
+        kind, what = _MAILBOX_NEEDS[info.field_name]
+        if (info.data or {}).get("type") == kind and not value:
+            raise ValueError(f"type: {kind} needs {info.field_name}, {what}")
         return value
 
     @field_validator("security")
@@ -161,13 +158,6 @@ class UnsubscribeMailboxSettings(Settings):
     def _ascii_folder(cls, value: str) -> str:
         if not value.isascii() or not value.isprintable():
             raise ValueError("an IMAP folder name in plain ASCII (e.g. INBOX)")
-        return value
-
-    @field_validator("username")
-    @classmethod
-    def _username_given(cls, value: str | None, info) -> str | None:
-        if (info.data or {}).get("type") == "imap" and not value:
-            raise ValueError("type: imap needs username, the mailbox's login name")
         return value
 
     @property

@@ -7,6 +7,9 @@ class SectorwatchError(Exception):
     """Base error: ``stage`` says which step failed, ``hint`` what a user could do."""
 
     stage = "run"
+    failure = False
+    """True when the outside world failed (a site, a mailbox), not what the user asked:
+    the command then exits 1, not 2."""
 
     def __init__(self, message: str, *, url: str | None = None, hint: str | None = None):
         super().__init__(message)
@@ -27,6 +30,7 @@ class FetchError(SectorwatchError):
     """
 
     stage = "fetch"
+    failure = True
 
     def __init__(self, message: str, *, kind: str, url: str | None = None,
                  status: int | None = None, retry_after: float | None = None,
@@ -48,9 +52,11 @@ class ParseError(SectorwatchError):
     """A response arrived but could not be read as what was expected."""
 
     stage = "parse"
+    failure = True
 
 
 class ExtractError(SectorwatchError):
     """A page was read but held no article."""
 
     stage = "extract"
+    failure = True

@@ -69,12 +69,10 @@ def template_for(config: Config, source: SourceBase, page: Page, *, fetch_more: 
     exists = parsed.get_backend_name() != "sqlite" or Path(parsed.database or "").is_file()
     store = Store.open(config.database_url) if exists else None  # looking creates nothing
     try:
-        stored = len(store.raw_samples(source.id, MIN_PAGES)) if store is not None else 0
-        fresh, listing = [page], []
-        if fetch_more and stored < MIN_PAGES:
+        template = learn_template(store, source.id, [page])
+        if fetch_more and template.pages <= MIN_PAGES:  # fewer than MIN_PAGES stored
             more, listing = _newest_pages(config, source, skip=page.url)
-            fresh += more
-        template = learn_template(store, source.id, fresh, listing)
+            template = learn_template(store, source.id, [page, *more], listing)
     finally:
         if store is not None:
             store.close()

@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from sectorwatch import __version__
 from sectorwatch.config import Config, ConfigError, load_config, resolve_path
-from sectorwatch.errors import ExtractError, FetchError, ParseError, SectorwatchError
+from sectorwatch.errors import SectorwatchError
 from sectorwatch.store import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -120,9 +120,8 @@ def main() -> None:
     except SectorwatchError as exc:
         errors.print(f"[red]error[/]: {escape(str(exc))}" +
                      (f"\n  hint: {escape(exc.hint)}" if exc.hint else ""))
-        # A page that could not be fetched or read is a failure, not a usage error.
-        sys.exit(EXIT_FAILED if isinstance(exc, FetchError | ParseError | ExtractError)
-                 else EXIT_USAGE)
+        # A site or mailbox that failed us is a failure (1), not a usage error (2).
+        sys.exit(EXIT_FAILED if exc.failure else EXIT_USAGE)
 
 
 # The sub-commands register themselves on `cli` when their modules are imported.

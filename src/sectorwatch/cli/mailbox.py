@@ -3,12 +3,10 @@ reads it every poll_every, is not used)."""
 
 from __future__ import annotations
 
-import sys
-
 import click
 from rich.markup import escape
 
-from sectorwatch.cli import EXIT_FAILED, Context, cli, console, errors
+from sectorwatch.cli import Context, cli, console
 
 
 @cli.group("mailbox")
@@ -21,7 +19,7 @@ def mailbox_group() -> None:
 def poll_command(obj: Context) -> None:
     """Read the unsubscribe mailbox once: each message with a reader's signed token
     unsubscribes them and is deleted; the rest are left, marked seen. Nothing is replied."""
-    from sectorwatch.digest.mailbox import MailboxError, poll
+    from sectorwatch.digest.mailbox import poll
     from sectorwatch.tokens import signer_from_env
 
     config = obj.config()
@@ -31,12 +29,7 @@ def poll_command(obj: Context) -> None:
                                "digest.unsubscribe_mailbox (type imap or maildir)")
     signer = signer_from_env(config.web.secret_env, config.web.previous_secret_env)
     with obj.store(config) as store:
-        try:
-            report = poll(config, store, signer)
-        except MailboxError as exc:
-            errors.print(f"[red]error[/]: {escape(exc.message)}" +
-                         (f"\n  hint: {escape(exc.hint)}" if exc.hint else ""))
-            sys.exit(EXIT_FAILED)
+        report = poll(config, store, signer)  # a MailboxError exits 1 (a failure, not usage)
     console.print(
         f"{escape(settings.describe())}: read {report.read}; {report.unsubscribed} "
         f"unsubscribed, {report.unchanged} already unsubscribed, {report.ignored} without a "

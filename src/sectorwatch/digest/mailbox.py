@@ -50,6 +50,7 @@ class MailboxError(SectorwatchError):
     its messages wait for the next poll."""
 
     stage = "mailbox"
+    failure = True
 
 
 @dataclass
