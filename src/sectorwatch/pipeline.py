@@ -25,10 +25,11 @@ from sectorwatch.models import Link, Page
 from sectorwatch.sources import REGISTRY
 from sectorwatch.sources.base import ExtractRules, SourceBase
 from sectorwatch.store import Store
-from sectorwatch.tag import Tagger
+from sectorwatch.tag import Tagger, Tags
 
 log = logging.getLogger(__name__)
 TEMPLATE_SAMPLE = 20  # stored pages a source's template is learned from
+RETAG_BATCH = 200  # articles whose new tags are written in one transaction
 
 
 @dataclass
@@ -290,11 +291,15 @@ def retag(config: Config, store: Store, source_id: str | None = None) -> tuple[i
     """Tag stored articles again (after a taxonomy or gazetteer change): (total, changed)."""
     tagger = Tagger.from_config(config)
     total = changed = 0
+    batch: list[tuple[int, Tags]] = []
     for row in store.texts(source_id):
         day = row.published_at.date() if row.published_at else None
-        changed += store.replace_tags(row.id, tagger.tag(row.title, row.text, day))
+        batch.append((row.id, tagger.tag(row.title, row.text, day)))
         total += 1
-    return total, changed
+        if len(batch) >= RETAG_BATCH:
+            changed += store.replace_many_tags(batch)
+            batch = []
+    return total, changed + store.replace_many_tags(batch)
 
 
 def learn_template(store: Store | None, source_id: str, fresh: Sequence[Page] = (),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -65,18 +65,36 @@ class TagStore:
 
     def replace_tags(self, article_id: int, tags: Tags) -> bool:
         """Store an article's tags in place of the old ones; True if they changed."""
+        return bool(self.replace_many_tags([(article_id, tags)]))
+
+    def replace_many_tags(self, items: Sequence[tuple[int, Tags]]) -> int:
+        """``replace_tags`` for many articles in one transaction; how many changed.
+
+        Only articles whose tags differ are rewritten, so a retag that changes little
+        writes little.
+        """
+        new = {article_id: tag_rows(tags) for article_id, tags in items}
+        if not new:
+            return 0
+        g = t.article_tags.c
         with self._write() as conn:
-            old = sorted(conn.execute(sa.select(t.article_tags.c.detail).where(
-                t.article_tags.c.article_id == article_id)).scalars())
-            conn.execute(sa.delete(t.article_tags).where(
-                t.article_tags.c.article_id == article_id))
-            write_tags(conn, article_id, tags)
-            new = sorted(conn.execute(sa.select(t.article_tags.c.detail).where(
-                t.article_tags.c.article_id == article_id)).scalars())
-            return old != new
+            old: dict[int, list[str]] = {article_id: [] for article_id in new}
+            for article_id, detail in conn.execute(
+                    sa.select(g.article_id, g.detail).where(g.article_id.in_(list(new)))):
+                old[article_id].append(detail)
+            changed = [article_id for article_id, rows in new.items()
+                       if sorted(r["detail"] for r in rows) != sorted(old[article_id])]
+            if changed:
+                conn.execute(sa.delete(t.article_tags).where(g.article_id.in_(changed)))
+                rows = [{"article_id": article_id, **row}
+                        for article_id in changed for row in new[article_id]]
+                if rows:
+                    conn.execute(sa.insert(t.article_tags), rows)
+            return len(changed)
 
 
-def write_tags(conn: Connection, article_id: int, tags: Tags) -> None:
+def tag_rows(tags: Tags) -> list[dict]:
+    """An article's tags as article_tags rows (without the article id)."""
     data = tags.as_dict()
     rows = [{"kind": "authority", "key": a["code"], "role": a["role"], "detail": a}
             for a in data["authorities"]]
@@ -86,4 +104,10 @@ def write_tags(conn: Connection, article_id: int, tags: Tags) -> None:
               "detail": j} for j in data["judgements"]]
     for row in rows:
         row["detail"] = json.dumps(row["detail"], sort_keys=True, ensure_ascii=False)
-        conn.execute(sa.insert(t.article_tags).values(article_id=article_id, **row))
+    return rows
+
+
+def write_tags(conn: Connection, article_id: int, tags: Tags) -> None:
+    rows = [{"article_id": article_id, **row} for row in tag_rows(tags)]
+    if rows:
+        conn.execute(sa.insert(t.article_tags), rows)
