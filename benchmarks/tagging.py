@@ -174,9 +174,9 @@ def fmt(c: Counter) -> str:
 def report(results: dict[str, dict]) -> None:
     names = list(results)
     width = 34
-    print(f"{'':34}" + "".join(f"{n + ' (' + str(results[n]['n']) + ')':>{width}}"
+    print(f"{'':44}" + "".join(f"{n + ' (' + str(results[n]['n']) + ')':>{width}}"
                                for n in names))
-    print(f"{'P / R / F1 (tp/fp/fn)':34}" + "".join(f"{'':>{width}}" for _ in names))
+    print(f"{'P / R / F1 (tp/fp/fn)':44}" + "".join(f"{'':>{width}}" for _ in names))
     rows = [(k, lambda r, k=k: r["counts"][k]) for k in KINDS]
     labels = sorted({c for r in results.values() for c in r["classes"]})
     rows += [(f"  authorities: {c}", lambda r, c=c: r["classes"].get(c, Counter()))
@@ -184,7 +184,7 @@ def report(results: dict[str, dict]) -> None:
     slugs = sorted({s for r in results.values() for s in r["per_topic"]})
     rows += [(f"  topic {s}", lambda r, s=s: r["per_topic"].get(s, Counter())) for s in slugs]
     for label, get in rows:
-        print(f"{label:34}" + "".join(f"{fmt(get(results[n])):>{width}}" for n in names))
+        print(f"{label:44}" + "".join(f"{fmt(get(results[n])):>{width}}" for n in names))
 
 
 def speed(cases: list[dict], n: int) -> None:
@@ -237,7 +237,8 @@ def seed_articles(store, cases: list[dict], n: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["dev", "test", "both"], default=None)
+    parser.add_argument("--part", choices=["dev", "test", "both"], default="dev",
+                        help="which part to score (the test part only to report)")
     parser.add_argument("--mistakes", action="store_true", help="list every wrong tag")
     parser.add_argument("--written", action="store_true",
                         help="score the texts written for the unit tests instead")
@@ -270,7 +271,7 @@ def main() -> int:
         print("fetch the texts into the cache first (see the README's Tagging section)",
               file=sys.stderr)
         return 2
-    shown = ["dev", "test"] if args.part in (None, "both") else [args.part]
+    shown = ["dev", "test"] if args.part == "both" else [args.part]
     results = {name: evaluate(parts[name], tagger) for name in shown}
     report(results)
     if args.mistakes:

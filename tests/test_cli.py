@@ -170,6 +170,21 @@ def test_tag_prints_the_documented_json_shape(tmp_path):
     assert "evidence" not in worcs
 
 
+def test_tag_takes_a_month_or_a_year_as_the_date(tmp_path):
+    text = tmp_path / "article.txt"
+    text.write_text("Northamptonshire County Council's children's services were judged "
+                    "inadequate by Ofsted in a report published in February.")
+    for day, month in (("2018-08", "2018-02"), ("2018", None)):
+        result = sw("tag", str(text), "--date", day, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        tags = json.loads(result.stdout)
+        assert [a["code"] for a in tags["authorities"]] == ["E10000021"]  # the county then
+        assert [j["date"] for j in tags["judgements"]] == [month]
+    for bad in ("2018-13", "18-08", "August 2018"):
+        result = sw("tag", str(text), "--date", bad, cwd=tmp_path)
+        assert result.returncode == 2 and "YYYY-MM-DD, YYYY-MM or YYYY" in result.stderr
+
+
 def test_tag_explains_from_standard_input(tmp_path):
     result = subprocess.run([sys.executable, "-m", "sectorwatch.cli", "tag", "--explain", "-"],
                             input=SEED_004, capture_output=True, text=True, cwd=tmp_path,

@@ -171,21 +171,22 @@ def article_text(article) -> str:
 @cli.command("tag")
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-", metavar="[FILE|-]")
 @click.option("--title", default="", help="The article's headline (weighs more).")
-@click.option("--date", "day", metavar="YYYY-MM-DD",
-              help="Publication date: resolves names of abolished councils.")
+@click.option("--date", "day", metavar="YYYY[-MM[-DD]]",
+              help="Publication date (or its month, or year): resolves names of abolished "
+                   "councils and dates judgements.")
 @click.option("--explain", is_flag=True, help="Show the phrases and positions behind each tag.")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json",
               show_default=True)
 @click.pass_obj
 def tag_cmd(obj: Context, source, title: str, day: str | None, explain: bool, fmt: str) -> None:
     """Tag plain text (a file, or standard input) by authority, topic and judgement."""
-    from sectorwatch.tag import Tagger
+    from sectorwatch.tag import Tagger, parse_day
 
-    if day:
-        try:
-            datetime.strptime(day, "%Y-%m-%d")
-        except ValueError:
-            raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
+    try:
+        day = parse_day(day)
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD, YYYY-MM or YYYY",
+                                 param_hint="--date") from None
     tags = Tagger.from_config(obj.config()).tag(title, source.read(), day).as_dict(explain)
     if fmt == "json":
         click.echo(json.dumps(tags, indent=2, ensure_ascii=False))

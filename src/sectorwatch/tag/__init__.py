@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date
 
@@ -29,6 +30,33 @@ class Tags:
                 "judgements": [clean(j) for j in self.judgements]}
 
 
+_DAY = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def parse_day(day: date | str | None) -> str | None:
+    """A publication date as 'YYYY-MM-DD', 'YYYY-MM' or 'YYYY' (as precise as it is known).
+
+    Raises ValueError for anything else.
+    """
+    if day is None or day == "":
+        return None
+    if isinstance(day, date):
+        return day.isoformat()[:10]
+    m = _DAY.fullmatch(day.strip())
+    if not m:
+        raise ValueError(f"not a date: {day!r} (use YYYY-MM-DD, YYYY-MM or YYYY)")
+    date(int(m[1]), int(m[2] or 1), int(m[3] or 1))  # a real day, month and year
+    return m.group()
+
+
+def midpoint(day: str | None) -> str | None:
+    """A full date for a partial one, to decide which councils existed: the middle of the
+    month or of the year."""
+    if day is None or len(day) == 10:
+        return day
+    return f"{day}-15" if len(day) == 7 else f"{day}-07-01"
+
+
 class Tagger:
     """Compiled once from the config (taxonomy and threshold); then tags any text."""
 
@@ -42,7 +70,9 @@ class Tagger:
                                   config.tagging.topic_min_share))
 
     def tag(self, title: str, text: str, day: date | str | None = None) -> Tags:
-        authorities = tag_authorities(title, text, day)
+        """``day`` is the publication date: a date, or 'YYYY-MM-DD', 'YYYY-MM' or 'YYYY'."""
+        day = parse_day(day)
+        authorities = tag_authorities(title, text, midpoint(day))
         judgements = tag_judgements(title, text, authorities, day)
         subjects = {j.authority for j in judgements if j.authority}
         if subjects:  # an authority whose inspection the article reports is its subject

@@ -229,7 +229,7 @@ def _when(sentence: str, day: date | str | None, whole: str = "") -> str | None:
     """The month of the event: one the sentence names, else one the article names next to
     an inspection word; a month without a year is the latest before publication; a month
     in a sentence that looks back dates the past. None when the article states none."""
-    stated = str(day)[:7] if day else None
+    stated = str(day)[:7] if day and len(str(day)) >= 7 else None
     m = _WHEN.search(sentence)
     if m and not _BEFORE_HISTORY.search(sentence) and not _ANY_HISTORY.search(sentence):
         return _month(m, stated)
