@@ -79,12 +79,25 @@ def load_real(labels: Path = LABELS, cache: Path = CACHE) -> tuple[list[dict], i
                       for j in row["ofsted_judgements"] if j.get("gss_code")}
         cases.append({
             "id": row["id"], "title": row["title"] or "", "date": row["published"],
-            "text": path.read_text(encoding="utf-8"),
+            "text": trimmed(path.read_text(encoding="utf-8")),
             "authorities": set(row["authority_gss_codes"]),
             "primary": set(row["primary_authority_gss_codes"]),
             "topics": set(row["topics"]), "judgements": judgements, "notes": row["notes"],
         })
     return cases, total
+
+
+_END = re.compile(r"[.!?:][\"'”’)]*\s|\n")
+
+
+def trimmed(text: str) -> str:
+    """The stored copy without a last sentence cut off mid-way, as the labeller removed it
+    (the copies end at a fixed length)."""
+    text = text.rstrip()
+    if not text or text[-1] in ".!?\"'”’)":
+        return text
+    ends = [m.end() for m in _END.finditer(text)]
+    return text[: ends[-1]].rstrip() if ends else text
 
 
 def load_written(folder: Path = WRITTEN) -> list[dict]:
@@ -142,9 +155,9 @@ def evaluate(cases: list[dict], tagger: Tagger) -> dict:
             for item in sorted(want - have, key=str):
                 mistakes.append(f"{case['id']}: missed {kind} {item}")
         for slug in case["topics"] | got["topics"]:
+            want, have = slug in case["topics"], slug in got["topics"]
             per_topic.setdefault(slug, Counter()).update(
-                tp=slug in case["topics"] & got["topics"], fp=slug in got["topics"] -
-                case["topics"], fn=slug in case["topics"] - got["topics"])
+                tp=int(want and have), fp=int(have and not want), fn=int(want and not have))
         # The failure classes of the real set, roughly: which articles, which codes.
         want, have = case["authorities"], got["authorities"]
         for code in want | have:
@@ -155,7 +168,8 @@ def evaluate(cases: list[dict], tagger: Tagger) -> dict:
             else:
                 label = "other authority mentions"
             classes.setdefault(label, Counter()).update(
-                tp=code in want & have, fp=code in have - want, fn=code in want - have)
+                tp=int(code in want & have), fp=int(code in have - want),
+                fn=int(code in want - have))
     return {"counts": counts, "classes": classes, "per_topic": per_topic,
             "mistakes": mistakes, "n": len(cases)}
 

@@ -181,7 +181,11 @@ def find_mentions(title: str, text: str, gaz: Gazetteer | None = None) -> list[M
 
 def tag_authorities(title: str, text: str, day: date | str | None = None,
                     gaz: Gazetteer | None = None) -> list[AuthorityTag]:
-    """Authorities named in an article, each with its role and the evidence for it."""
+    """Authorities named in an article, each with its role and the evidence for it.
+
+    ``day`` is the publication date; without one, the date is estimated from the text (a
+    former council's own name, the latest year named) to decide which councils existed.
+    """
     gaz = gaz or gazetteer()
     whole = f"{title}\n\n{text}" if title else text
     mentions = find_mentions(title, text, gaz)
@@ -190,7 +194,10 @@ def tag_authorities(title: str, text: str, day: date | str | None = None,
     for m in mentions:
         if m.phrase[:1].isupper() or m.phrase[:1].isdigit():  # places are proper nouns
             by_place[m.start].append(m)
-    sector = bool(_CUES.search(whole))
+    iso = iso or estimate_day(whole, by_place.values())
+    cues = {c.group().lower() for c in _CUES.finditer(whole)}
+    sector = bool(cues)
+    article_cued = len(cues) >= 2  # a children's-services article, not a passing word
     resolved: list[tuple[Mention, tuple[str, ...]]] = []
     for group in by_place.values():
         if any(m.alias.action == "do_not_tag" for m in group):
@@ -204,19 +211,148 @@ def tag_authorities(title: str, text: str, day: date | str | None = None,
         if not sector and not _EXPLICIT.search(taggable[0].phrase) and \
                 "trust" not in taggable[0].alias.kind:
             continue  # no sector words at all: a bare county name is a team or a place
+        if _part_of_another_name(whole, taggable[0]):
+            continue  # an NHS trust, a police force, a court, a constituency, a newspaper
+        if (taggable[0].alias.action == "tag_upper_tier" or taggable[0].alias.needs_context) \
+                and _after_first_name(whole, taggable[0]):
+            continue  # "leader John Hart": a surname, not the district
         codes = _resolve([m.alias for m in taggable], iso, gaz)
         if codes:
             resolved.append((taggable[0], codes))
     strong = {c for m, codes in resolved if not m.alias.needs_context for c in codes}
+    accepted = [(m, codes) for m, codes in resolved
+                if not m.alias.needs_context or set(codes) & strong
+                or _cued(whole, m, article_cued)]
+    accepted += _listed_with(whole, accepted, [r for r in resolved if r not in accepted])
+    accepted = _without_employers(whole, accepted)
+    if len({c for _, codes in accepted for c in codes}) > 1:  # "the former Cumbria County
+        accepted = [(m, codes) for m, codes in accepted  # Council": the past, not the news
+                    if not _FORMER.search(whole, max(0, m.start - 12), m.start)]
     hits: dict[str, list[Mention]] = defaultdict(list)
     district_only: dict[str, bool] = defaultdict(lambda: True)
-    for m, codes in resolved:
-        if m.alias.needs_context and not set(codes) & strong and not _cued(whole, m):
-            continue
+    for m, codes in sorted(accepted, key=lambda r: r[0].start):
         for code in codes:
             hits[code].append(m)
             district_only[code] &= m.alias.action == "tag_upper_tier"
     return _roles(hits, district_only, gaz, len(whole))
+
+
+_YEARS = re.compile(r"\b(?:19[89]\d|20\d\d)\b")
+_ORG_AFTER = re.compile(
+    r"(?:\s+(?:and|\+)\s+[A-Z][\w']+(?:\s+[A-Z][\w']+){0,2})?\s+(?:[A-Z][\w']+\s+){0,3}?"
+    r"(?:NHS|Foundation Trust|Police|Constabulary|University|College|Hospitals?|"
+    r"Safeguarding (?:Children )?(?:Board|Partnership)|LSCB|LSCP|CCG|ICB|Integrated Care|"
+    r"Clinical Commissioning|Fire|Healthcare|Crown Court|Magistrates|Family Court|"
+    r"Youth Court|Coroner|MP|Evening Post|Echo|Gazette|Advertiser|Herald|Chronicle|"
+    r"Observer|Telegraph|Argus|Mercury|Live|Evening Standard|Times|Express|Star)\b")
+_ORG_BEFORE = re.compile(
+    r"(?:\bMP for|\bMember of Parliament for|\b(?:court|hearing|tribunal|inquest|trial|"
+    r"sentenced|jailed)\b[^.\n]{0,40}\b(?:in|at)|\bUniversity of)\s+$", re.IGNORECASE)
+_EMPLOYER_BEFORE = re.compile(
+    r"\b(?:chief executive|director|head|chair(?:man|woman)?|manager|executive|officer|"
+    r"president|employee|adviser|former \w+)(?: of [\w' ]{1,40}?)?\s+(?:of|at|from)\s+"
+    r"(?:the\s+)?$", re.IGNORECASE)
+_EMPLOYER_AFTER = re.compile(r"^(?:'s)?(?:\s+[A-Z]{2,3})?(?:'s)?\s+(?:chief executive|"
+                             r"director|head|chair|leader|boss)\b", re.IGNORECASE)
+_LIST_GAP = re.compile(r"\s*(?:,|;|\band\b|\+|\bor\b|, and\b|, or\b)\s*(?:the\s+)?",
+                       re.IGNORECASE)
+WORDLIKE = frozenset({
+    "bath", "bury", "reading", "slough", "brent", "highland", "westminster", "richmond",
+    "kingston", "newcastle", "newport", "durham", "harrow", "greenwich", "hackney", "camden",
+    "york", "stoke", "sutton", "merton", "wigan", "poole", "kent", "fife", "angus", "moray",
+    "shetland", "dudley", "bolton", "telford"})
+"""Names that are also words, surnames or other places: the sector cue must be in their
+own paragraph (or they must be listed with other authorities), not just in the article."""
+
+
+def _after_first_name(whole: str, m: Mention) -> bool:
+    before = _NAME_BEFORE.search(whole, max(0, m.start - 20), m.start)
+    return bool(before and before.group(1) not in _NOT_A_FIRST_NAME)
+
+
+_FORMER = re.compile(r"\b(?:former|old|defunct|abolished)\s+$", re.IGNORECASE)
+
+
+def estimate_day(whole: str, groups) -> str | None:
+    """A date for an undated article: before the end of any former council it names by
+    that council's own name ("Somerset County Council"), else in the latest year it names."""
+    latest = max((int(y) for y in _YEARS.findall(whole)), default=None)
+    ends = [min(a.valid_to for a in (m.alias for m in g) if a.valid_to)
+            for g in groups if g and all(m.alias.valid_to for m in g)
+            and any(m.alias.kind == "former_authority" for m in g)
+            and any(_EXPLICIT.search(m.phrase) for m in g)]
+    starts = [max(a.valid_from for a in (m.alias for m in g) if a.valid_from)
+              for g in groups if g and all(m.alias.valid_from for m in g)
+              and all(m.alias.valid_from > "2009" for m in g)
+              and any(_EXPLICIT.search(m.phrase) for m in g)]
+    day = f"{latest}-07-01" if latest else None
+    if starts and (day is None or day < max(starts)):
+        return max(starts)  # "Cumberland Council": it exists, whatever else is named
+    if ends and (day is None or day > min(ends)):
+        day = min(ends)
+    return day
+
+
+def _part_of_another_name(whole: str, m: Mention) -> bool:
+    """The place is part of another body's name or a place of another kind: "Torbay and
+    South Devon NHS Foundation Trust", "MP for Reading East", "appeared at Cardiff Crown
+    Court"."""
+    end = m.start + len(m.phrase)
+    if _EXPLICIT.search(m.phrase):
+        return False
+    if _ORG_AFTER.match(whole, end):
+        return True
+    return bool(_ORG_BEFORE.search(whole, max(0, m.start - 60), m.start))
+
+
+def _listed_with(whole: str, accepted: list, rejected: list) -> list:
+    """Names rejected for want of context that stand in one list with accepted ones
+    ("Plymouth, Torbay and Devon"): a list of authorities is its own context."""
+    found: list = []
+    starts = {m.start: m for m, _ in accepted}
+    ends = {m.start + len(m.phrase): m for m, _ in accepted}
+    changed = True
+    while changed:
+        changed = False
+        for item in rejected:
+            m, _ = item
+            if item in found:
+                continue
+            end = m.start + len(m.phrase)
+            after = _LIST_GAP.match(whole, end)
+            before = any(_LIST_GAP.fullmatch(whole, e, m.start) for e in ends
+                         if 0 < m.start - e <= 12)
+            if before or (after and after.end() in starts):
+                found.append(item)
+                starts[m.start], ends[end] = m, m
+                changed = True
+    return found
+
+
+def _without_employers(whole: str, accepted: list) -> list:
+    """Drop an authority named only as where someone works ("Hampshire's chief executive
+    John Coughlan", "chief executive of Achieving for Children, the company that runs
+    children's services in Kingston and Richmond") when the article is about another."""
+    spans: list[tuple[int, int]] = []
+    for m, _ in accepted:
+        end = m.start + len(m.phrase)
+        if _EMPLOYER_BEFORE.search(whole, max(0, m.start - 70), m.start) or \
+                _EMPLOYER_AFTER.match(whole[end:end + 40]):
+            stop = whole.find(",", whole.find(",", end) + 1)  # to the end of the apposition
+            dot = whole.find(". ", end)
+            limit = min(x for x in (stop, dot, len(whole)) if x >= 0)
+            spans.append((m.start, limit))
+    if not spans:
+        return accepted
+    by_code: dict[str, list[bool]] = defaultdict(list)
+    for m, codes in accepted:
+        inside = any(lo <= m.start < hi for lo, hi in spans)
+        for code in codes:
+            by_code[code].append(inside)
+    only = {code for code, flags in by_code.items() if all(flags)}
+    if len(only) == len(by_code):
+        return accepted  # nobody else is named: the employer is what there is
+    return [(m, codes) for m, codes in accepted if not set(codes) <= only]
 
 
 def _resolve(aliases: list[Alias], day: str | None, gaz: Gazetteer) -> tuple[str, ...]:
@@ -244,7 +380,7 @@ def _alive(code: str, day: str | None, gaz: Gazetteer, depth: int = 0) -> list[s
     return [code]
 
 
-def _cued(whole: str, m: Mention) -> bool:
+def _cued(whole: str, m: Mention, article_cued: bool = False) -> bool:
     """A name that is also a word or a surname counts only as the place: with a sector cue
     in its paragraph, and not as part of a street, a team, a hyphenated word or a name."""
     end = m.start + len(m.phrase)
@@ -259,6 +395,8 @@ def _cued(whole: str, m: Mention) -> bool:
     sentence = whole[s_lo: s_hi if s_hi >= 0 else len(whole)]
     if _POLITICS.search(sentence) and not _EXPLICIT.search(sentence):
         return False  # Westminster the Parliament, not the council
+    if article_cued and m.phrase.casefold() not in WORDLIKE and not m.phrase.isupper():
+        return True  # a children's-services article: the cue need not share the paragraph
     lo = max(whole.rfind("\n\n", 0, m.start), 0)  # the cue must be in the same paragraph
     hi = whole.find("\n\n", end)
     return bool(_CUES.search(whole, lo, hi if hi >= 0 else len(whole)))
