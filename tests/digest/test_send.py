@@ -13,7 +13,7 @@ import pytest
 
 from sectorwatch.config import parse_config
 from sectorwatch.digest.select import LONDON, Tagged
-from sectorwatch.digest.send import issue_key, send_issue
+from sectorwatch.digest.send import issue_key, send_issue, week_entries
 from sectorwatch.digest.stories import Item, Story
 from sectorwatch.digest.subscribers import Filters, SubscriberSpec
 from sectorwatch.digest.transport import OutboxTransport, SendError, SmtpTransport
@@ -321,3 +321,25 @@ def test_a_delivery_between_hard_failures_starts_the_count_again(smtp, store, db
     inbox.refuse = refuse
     assert (send(2).failed, store.subscriber_state("flaky@example.org").status) == \
         (1, "active")
+
+
+def test_a_grade_the_article_only_recalls_is_not_the_weeks_news(store, db_url):
+    from sectorwatch.extract.text import fingerprint
+    from sectorwatch.models import Article, Link, Page
+    from sectorwatch.tag import Tagger
+
+    config = config_for(1, db_url)
+    text = ("Worcestershire County Council's children's services have been judged good by "
+            "Ofsted inspectors. The council was rated inadequate in 2016.")
+    when = SEND - timedelta(days=2)
+    url = "https://news.example/worcs-good"
+    tags = Tagger.from_config(config).tag("Council judged good", text, when.date())
+    assert {(j.grade, j.past) for j in tags.judgements} == {("good", False),
+                                                            ("inadequate", True)}
+    store.add_article(Article(url=url, title="Council judged good", text=text,
+                              fingerprint=fingerprint(text), published=when,
+                              published_signal="feed"), "cc", Link(url),
+                      Page(url=url, final_url=url, status=200, content_type="text/html",
+                           body=b"", fetched_at=when, text=""), tags)
+    [entry] = week_entries(config, store, SEND - timedelta(days=7), SEND)
+    assert [(j["authority"], j["grade"]) for j in entry.judgements] == [(WORCS, "good")]

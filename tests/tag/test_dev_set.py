@@ -49,4 +49,6 @@ def test_seed_judgements():
     got = {(j.grade, j.scope) for j in seed_004.judgements}
     assert {("inadequate", "overall"), ("requires improvement", "adoption")} <= got
     _, seed_000 = tags("001")
-    assert [(j.grade, j.kind) for j in seed_000.judgements] == [(None, "monitoring visit")]
+    news = [(j.grade, j.kind) for j in seed_000.judgements if not j.past]
+    assert news == [(None, "monitoring visit")]  # the earlier grade is known, but not news
+    assert [j.grade for j in seed_000.judgements if j.past] == ["inadequate"]

@@ -58,7 +58,10 @@ def test_grades_scopes_and_kinds():
 def test_a_visit_without_a_grade_and_history_is_not_news():
     text = ("Ofsted's sixth monitoring visit to Worcestershire found improvement since the "
             "council was judged inadequate in November 2016.")
-    assert judgements(text) == [(None, "overall", "monitoring visit", None)]
+    events = tag_judgements("", text, tag_authorities("", text, "2024-03-15"), "2024-03-15")
+    assert [(j.grade, j.kind, j.past) for j in events] == [
+        ("inadequate", "full inspection", True),  # every grade stated is known...
+        (None, "monitoring visit", False)]  # ...but only the visit is news
 
 
 def test_a_focused_visit_in_a_named_month():

@@ -97,3 +97,14 @@ def test_unsafe_url_is_not_listed_twice():
     bad = row("javascript:alert(1)")
     (event,) = build_timeline([(bad, judged(MONITORING)), (bad, judged(MONITORING))], NAMES)
     assert len(event.reports) == 1
+
+
+def test_an_earlier_grade_recalled_goes_in_only_with_its_own_month():
+    recalled = {**judged(grade="inadequate"), "past": True}
+    events = build_timeline([
+        (row("https://a.example/1", (2024, 3, 5)), judged(MONITORING)),
+        (row("https://a.example/1", (2024, 3, 5)), recalled),  # "judged inadequate in 2022"
+        (row("https://a.example/2", (2024, 3, 9)), {**recalled, "date": "2022-11"}),
+    ], NAMES)
+    assert [(e.month, e.kind, e.grades) for e in events] == [
+        ("2024-03", MONITORING, {}), ("2022-11", FULL, {"overall": "inadequate"})]

@@ -129,7 +129,8 @@ def week_entries(config: Config, store: Store, start: datetime, end: datetime
             for topic in t["topic"]:
                 scores[topic["slug"]] = max(scores.get(topic["slug"], 0), topic["score"])
         judgements = {(j["authority"], j["grade"], j["scope"], j["kind"]): j
-                      for t in all_tags for j in t["judgement"]}
+                      for t in all_tags for j in t["judgement"]
+                      if not j.get("past")}  # an earlier grade recalled is not the week's news
         entries.append(Tagged(
             story, codes, frozenset(c for i in story.items for c in i.primary),
             frozenset(regions[c] for c in codes if c in regions),

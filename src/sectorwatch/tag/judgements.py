@@ -14,11 +14,12 @@ from datetime import date
 
 from sectorwatch.tag.authorities import AuthorityTag
 
-_GRADE = re.compile(r"\b(outstanding|good|requir(?:es?|ing) improvement(?: to be good)?|"
+_GRADE = re.compile(r"\b(outstanding|good|requir(?:es?|ing|ed) improvement(?: to be good)?|"
                     r"inadequate)\b", re.IGNORECASE)
 _JUDGED = re.compile(
     r"\b(rated|rating|ratings|judged|judgements?|judgments?|graded|grade|verdict|"
     r"found to be|deemed|moved|improved|upgraded|downgraded|slipped|dropped|remains?|"
+    r"jumped|rose|risen|climbed|gone|went|leap|fell|fallen|raised|lifted|"
     r"effectiveness|ofsted|inspectors?|inspection)\b", re.IGNORECASE)
 _KINDS = (
     (re.compile(r"\bmonitoring visits?\b", re.I), "monitoring visit"),
@@ -29,9 +30,11 @@ _KINDS = (
 _SCOPES = (
     (re.compile(r"\badoption\b", re.I), "adoption"),
     (re.compile(r"\bcare leavers?\b|\bleaving care\b", re.I), "care leavers"),
-    (re.compile(r"\bhelp and protection\b", re.I), "help and protection"),
+    (re.compile(r"\bhelp and protection\b|\bchild protection\b|\bneed of protection\b|"
+                r"\bsafeguarding\b", re.I), "help and protection"),
     (re.compile(r"\b(children (?:in|looked after)|looked[- ]after children)\b", re.I),
      "children in care"),
+    (re.compile(r"\bcapacity to improve\b", re.I), "capacity to improve"),
     (re.compile(r"\b(leadership|leaders|management and governance)\b", re.I), "leadership"),
     (re.compile(r"\bfostering\b", re.I), "fostering"),
 )
@@ -54,7 +57,8 @@ _NOT_LA = re.compile(r"\b(school|nursery|academy|college|children's home|care ho
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december"]
 _WHEN = re.compile(r"\b(" + "|".join(_MONTHS) + r")(?:\s+(\d{4}))?\b", re.I)
-_TRIGGER = re.compile(r"\b(outstanding|good|requires? improvement|inadequate|monitoring visit|"
+_TRIGGER = re.compile(r"\b(outstanding|good|requir(?:es?|ing|ed) improvement|inadequate|"
+                      r"monitoring visit|"
                       r"focused visit|joint targeted area inspection|JTAI)", re.I)
 _INSPECTED_NEAR = re.compile(r"\b(inspect\w*|visit\w*|published|judgement|report)\b", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]*\s+|\n+")
@@ -68,6 +72,9 @@ class Judgement:
     kind: str
     date: str | None
     evidence: tuple[str, int] = ("", 0)
+    past: bool = False
+    """An earlier grade the article looks back on ("rated inadequate in 2015"), not the
+    news it reports: kept, so that every grade the text states is known, but not news."""
 
     @property
     def key(self) -> tuple:
@@ -96,8 +103,9 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
         graded = []
         for g in _GRADE.finditer(sentence):
             grade = _grade(g.group())
-            if _NOT_LA.search(sentence[: g.end() + 60]) or _historic(sentence, g, day):
-                continue
+            if _NOT_LA.search(sentence[: g.end() + 60]) or _hoped_for(sentence, g) or \
+                    _OTHER_INSPECTORATE.search(sentence):
+                continue  # a setting's grade, an ambition, another inspectorate's finding
             if grade == "good" and not (judged and _tied(sentence, g)):
                 continue  # "good" is also an ordinary word
             if grade != "good" and not (judged or inspected):
@@ -107,12 +115,17 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
             graded.append((g, grade))
         for g, grade in graded:
             who = _subjects(start, sentence, g, authorities) or [primary]
+            past = _historic(sentence, g, day)
             for scope in _scopes(sentence, g):
                 for code in who:
-                    event = Judgement(code, grade, scope, kind or "full inspection",
-                                      _when(sentence, day, whole), (g.group(), start + g.start()))
-                    events.setdefault(event.key, event)
-        if kind and not graded and not _NOT_LA.search(sentence):
+                    event = Judgement(code, grade, scope,
+                                      "full inspection" if past else kind or "full inspection",
+                                      _when(sentence, day, whole), (g.group(), start + g.start()),
+                                      past)
+                    if event.key not in events or events[event.key].past > past:
+                        events[event.key] = event
+        current = [g for g, _ in graded if not _historic(sentence, g, day)]
+        if kind and not current and not _NOT_LA.search(sentence):
             for code in _authorities_in(start, len(sentence), authorities) or [primary]:
                 event = Judgement(code, None, "overall", kind, _when(sentence, day, whole),
                                   (kind, start))
@@ -186,6 +199,27 @@ def _historic(sentence: str, g: re.Match, day: date | str | None) -> bool:
                                     for y in _YEAR.finditer(sentence, g.end(), g.end() + 40))
 
 
+_HOPED = re.compile(
+    r"\b(?:target\w*|ambitions?|ambitious|aims?|aiming|aspir\w+|wants?|hopes?|hoping|"
+    r"strive|striving|goal|on track|working towards|determined|plans? to|intends?|"
+    r"not just|ultimately|to (?:move|become|get|achieve|reach)|"
+    r"(?:needs?|had|has|have) to be|could be|would be|will be|to be rated)\b[^.;]{0,90}$",
+    re.IGNORECASE)
+_OTHER_INSPECTORATE = re.compile(
+    r"\b(HMI Probation|Probation|HMICFRS|Care Inspectorate|CIW|Estyn|Education Scotland|"
+    r"CQC|Care Quality Commission|RQIA)\b")
+
+
+def _hoped_for(sentence: str, g: re.Match) -> bool:
+    """A grade someone aims at ("the target of moving to 'good'"), not one given; the grade
+    moved from ("to move it from 'requires improvement' to 'good'") and one the council
+    holds ("hopes its inadequate rating will go") are given."""
+    before = sentence[max(0, g.start() - 110): g.start()]
+    if re.search(r"\b(?:from|its|their|our|current|existing)\s+['\"‘“]?$", before):
+        return False
+    return bool(_HOPED.search(before))
+
+
 def _grade(word: str) -> str:
     word = word.lower()
     return "requires improvement" if word.startswith("requir") else word
@@ -201,24 +235,82 @@ def _tied(sentence: str, g: re.Match) -> bool:
 
 def _scopes(sentence: str, g: re.Match) -> list[str]:
     """The sub-judgement (or 'overall') named nearest the grade, else overall; several when
-    they share it ("help and protection and leadership were both judged inadequate")."""
-    lo, hi = max(0, g.start() - 90), g.end() + 50
+    they share it ("help and protection and leadership were both judged inadequate",
+    "rated 'requires improvement' for overall effectiveness, children in care and care
+    leavers, and help and protection")."""
+    lo, hi = max(0, g.start() - 90), min(len(sentence), g.end() + 200)
     found: list[tuple[int, int, str]] = []
     for pattern, scope in ((_OVERALL, "overall"), *_SCOPES):
         for m in pattern.finditer(sentence, lo, hi):
-            if _GRADE.search(sentence, min(m.end(), g.end()), max(m.start(), g.start())):
+            between = (sentence[m.end():g.start()] if m.end() <= g.start()
+                       else sentence[g.end():m.start()])
+            other = _GRADE.search(between)
+            if other and not (m.start() > g.end() and re.search(r"\bfrom\W+$", sentence[
+                    max(0, g.start() - 10):g.start()])) and not (
+                    m.end() <= g.start() and re.search(r"\bfrom\W*$", between[:other.start()])):
                 continue  # another grade stands between them: it is that grade's scope
             distance = g.start() - m.end() if m.end() <= g.start() else m.start() - g.end()
             found.append((distance, m.start(), scope))
+    found = _joined(_listed_after(sentence, g, found))
     if not found:
         return ["overall"]
     found.sort()
     nearest = found[0]
-    shared = [f for f in found if f[1] < g.start()]
-    between = sentence[min(f[1] for f in shared): g.start()] if shared else ""
-    if len(shared) > 1 and re.search(r"\b(both|all|and)\b", between):
-        return list(dict.fromkeys(scope for _, _, scope in sorted(shared, key=lambda f: f[1])))
+    for side in ([f for f in found if f[1] < g.start()], [f for f in found if f[1] > g.end()]):
+        if len(side) < 2 or nearest not in side:
+            continue
+        side.sort(key=lambda f: f[1])
+        at = side.index(nearest)  # the run of listed scopes that holds the nearest
+        lo = hi = at
+        while lo > 0 and _list_gap(sentence[side[lo - 1][1]:side[lo][1]]):
+            lo -= 1
+        while hi < len(side) - 1 and _list_gap(sentence[side[hi][1]:side[hi + 1][1]]):
+            hi += 1
+        if hi > lo:
+            return list(dict.fromkeys(f[2] for f in side[lo:hi + 1]))
     return [nearest[2]]
+
+
+def _list_gap(gap: str) -> bool:
+    """Text between two scopes of one list: short, joined by a comma or 'and'."""
+    return len(gap) <= 70 and bool(re.search(r",|\band\b|\balso\b", gap)) and \
+        not _JUDGED.search(gap) and not re.search(r"\bwith\b", gap)
+
+
+_FOR_SCOPE = re.compile(r"\W*(?:ratings?|judge?ments?|grades?)?\W*(?:both\s+|also\s+)?"
+                        r"(?:for|in|around|across)\b[^.;]{0,40}", re.I)
+
+
+def _listed_after(sentence: str, g: re.Match,
+                  found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Scopes after the grade count only as what it was given for ("rated 'inadequate' for
+    overall effectiveness and for ...") and the list that continues it; "rated inadequate
+    for failing care leavers" is a reason, not a scope."""
+    before = [f for f in found if f[1] < g.start()]
+    after = sorted((f for f in found if f[1] > g.end()), key=lambda f: f[1])
+    kept: list[tuple[int, int, str]] = []
+    end = g.end()
+    for f in after:
+        gap = sentence[end:f[1]]
+        if (not kept and _FOR_SCOPE.fullmatch(gap)) or (kept and _list_gap(gap)):
+            kept.append(f)
+        elif kept:
+            break
+        end = f[1] + 1
+    return before + kept
+
+
+def _joined(found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """'children in care and care leavers' is one judgement (2018-2023), not two."""
+    care = [f for f in found if f[2] == "children in care"]
+    leavers = [f for f in found if f[2] == "care leavers"]
+    for c in care:
+        for lv in leavers:
+            if 0 < lv[1] - c[1] <= 30:
+                found = [f for f in found if f not in (c, lv)] + \
+                    [(min(c[0], lv[0]), c[1], "children in care and care leavers")]
+                return _joined(found)
+    return found
 
 
 def _around(sentence: str, g: re.Match) -> str:

@@ -60,6 +60,8 @@ def build_timeline(rows: Iterable[tuple[object, dict]], source_names: dict[str, 
         reported_on = row.published_at or row.first_seen_at
         month = judgement.get("date")
         dated = bool(month)
+        if judgement.get("past") and not dated:
+            continue  # an earlier grade recalled without its month: when is unknown
         if not month:
             if reported_on is None:
                 continue
