@@ -119,14 +119,16 @@ def load_written(folder: Path = WRITTEN) -> list[dict]:
     return cases
 
 
-def predict(case: dict, tagger: Tagger) -> dict:
+def predict(case: dict, tagger: Tagger, past: bool = True) -> dict:
+    """The tagger's answer; ``past``: count the earlier grades an article recalls (the
+    real labels hold every grade stated; the written cases only the news)."""
     tags = tagger.tag(case["title"], case["text"], case["date"])
     return {
         "authorities": {a.code for a in tags.authorities},
         "primary": {a.code for a in tags.authorities if a.role == "primary"},
         "topics": {t.slug for t in tags.topics},
         "judgements": {(j.authority, j.grade, scope_of(j.scope)) for j in tags.judgements
-                       if j.grade and j.authority},
+                       if j.grade and j.authority and (past or not j.past)},
     }
 
 
@@ -140,13 +142,13 @@ def changed_council(code: str) -> bool:
                 (info.get("start") or "0000") > "2009-04-01")
 
 
-def evaluate(cases: list[dict], tagger: Tagger) -> dict:
+def evaluate(cases: list[dict], tagger: Tagger, past: bool = True) -> dict:
     counts = {k: Counter() for k in KINDS}
     classes: dict[str, Counter] = {}
     per_topic: dict[str, Counter] = {}
     mistakes: list[str] = []
     for case in cases:
-        got = predict(case, tagger)
+        got = predict(case, tagger, past)
         for kind in KINDS:
             want, have = case[kind], got[kind]
             counts[kind].update(tp=len(want & have), fp=len(have - want), fn=len(want - have))
@@ -262,7 +264,7 @@ def main() -> int:
     tagger = Tagger.from_config(load_config(None))
     if args.written:
         cases = load_written()
-        result = evaluate(cases, tagger)
+        result = evaluate(cases, tagger, past=False)
         print(f"written set: {len(cases)} texts (tests/data/tagging)\n")
         report({"written": result})
         if args.mistakes:

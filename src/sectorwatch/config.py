@@ -75,6 +75,9 @@ class TaggingSettings(Settings):
     topic_threshold: float = Field(7.0, gt=0, description="Score a topic needs to apply.")
     topic_min_share: float = Field(
         0.2, ge=0, le=1, description="…and this share of the article's strongest topic.")
+    topic_model: bool = Field(
+        True, description="Decide the default topics with the packaged model trained on "
+                          "real articles (false: threshold and share decide every topic).")
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")  # where plain SMTP or IMAP may go

@@ -8,7 +8,13 @@ from datetime import date
 
 from sectorwatch.tag.authorities import AuthorityTag, gazetteer, tag_authorities
 from sectorwatch.tag.judgements import Judgement, tag_judgements
-from sectorwatch.tag.topics import TopicMatcher, TopicTag, compile_topics, tag_topics
+from sectorwatch.tag.topics import (
+    TopicMatcher,
+    TopicTag,
+    compile_topics,
+    packaged_model,
+    tag_topics,
+)
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,8 @@ class Tagger:
     @classmethod
     def from_config(cls, config) -> Tagger:
         return cls(compile_topics(config.topics, config.tagging.topic_threshold,
-                                  config.tagging.topic_min_share))
+                                  config.tagging.topic_min_share,
+                                  packaged_model() if config.tagging.topic_model else None))
 
     def tag(self, title: str, text: str, day: date | str | None = None) -> Tags:
         """``day`` is the publication date: a date, or 'YYYY-MM-DD', 'YYYY-MM' or 'YYYY'."""

@@ -9,10 +9,13 @@ that topic, and because longer phrases win ("education, health and care plan" ov
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 
 from sectorwatch.config import TopicSettings
 from sectorwatch.tag.trie import trie_pattern
@@ -36,10 +39,12 @@ class TopicMatcher:
     labels: dict[str, str]
     threshold: float
     min_share: float = 0.0
+    model: TopicModel | None = None
+    """Decides the topics it was trained on; the threshold decides the rest."""
 
 
 def compile_topics(topics: Sequence[TopicSettings], threshold: float,
-                   min_share: float = 0.0) -> TopicMatcher:
+                   min_share: float = 0.0, model: TopicModel | None = None) -> TopicMatcher:
     """One regex over every topic's phrases, longest first."""
     phrases: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for topic in topics:
@@ -52,22 +57,88 @@ def compile_topics(topics: Sequence[TopicSettings], threshold: float,
     # (so evidence offsets stay true), which leaves runs where there was punctuation.
     body = trie_pattern(forms).replace("\\ ", "[ ]+")
     return TopicMatcher(re.compile(rf"\b(?:{body})\b"), dict(phrases),
-                        {t.slug: t.label for t in topics}, threshold, min_share)
+                        {t.slug: t.label for t in topics}, threshold, min_share, model)
 
 
 def tag_topics(title: str, text: str, matcher: TopicMatcher) -> list[TopicTag]:
+    """Topics that are a substantive subject: by the packaged model for the topics it
+    knows (see ``features``), by threshold and share for the others."""
+    scores, evidence, in_title = score_topics(title, text, matcher)
+    top = max(scores.values(), default=0.0)
+    floor = max(matcher.threshold, matcher.min_share * top)
+    model = matcher.model
+    tags = []
+    for slug, score in scores.items():
+        if model is not None and slug in model.bias:
+            keep = model.probability(slug, features(score, top, evidence[slug],
+                                                    in_title[slug], len(text))) >= 0.5
+        else:
+            keep = score >= floor
+        if keep:
+            tags.append(TopicTag(slug, matcher.labels[slug], round(score, 2),
+                                 tuple(evidence[slug])))
+    return sorted(tags, key=lambda t: -t.score)
+
+
+def score_topics(title: str, text: str, matcher: TopicMatcher
+                 ) -> tuple[dict[str, float], dict[str, list[tuple[str, int]]], dict[str, bool]]:
+    """Each topic's summed phrase weights (title counting double), its evidence, and
+    whether the title holds any of it."""
     scores: dict[str, float] = defaultdict(float)
     evidence: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    in_title: dict[str, bool] = defaultdict(bool)
     for part, weight, offset in ((title, TITLE_WEIGHT, 0), (text, 1.0, len(title) + 2)):
         for m in matcher.pattern.finditer(_norm(part)):
             for slug, w in matcher.phrases.get(_key(m.group(), matcher.phrases), ()):
                 if w:
                     scores[slug] += w * weight
                     evidence[slug].append((part[m.start():m.end()], offset + m.start()))
-    floor = max(matcher.threshold, matcher.min_share * max(scores.values(), default=0.0))
-    tags = [TopicTag(slug, matcher.labels[slug], round(score, 2), tuple(evidence[slug]))
-            for slug, score in scores.items() if score >= floor]
-    return sorted(tags, key=lambda t: -t.score)
+                    in_title[slug] |= part is title
+    return scores, evidence, in_title
+
+
+FEATURES = ("log score", "share of top", "distinct phrases", "title", "spread", "log length")
+
+
+def features(score: float, top: float, evidence: Sequence[tuple[str, int]], in_title: bool,
+             length: int) -> list[float]:
+    """What the model weighs for one topic of one article (names in FEATURES): how much,
+    relative to the article's main topic, how varied, in the headline, how far through
+    the text the evidence runs, and the article's length."""
+    positions = [pos for _, pos in evidence]
+    spread = (max(positions) - min(positions)) / max(length, 1) if positions else 0.0
+    distinct = len({phrase.lower() for phrase, _ in evidence})
+    return [math.log1p(score), score / top if top else 0.0, math.log1p(distinct),
+            float(in_title), min(spread, 1.0), math.log1p(length / 1000)]
+
+
+@dataclass(frozen=True)
+class TopicModel:
+    """Logistic regression over ``features``: shared weights and one bias per topic."""
+
+    weights: tuple[float, ...]
+    bias: dict[str, float]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+
+    def probability(self, slug: str, values: Sequence[float]) -> float:
+        z = self.bias[slug] + sum(w * (v - m) / s for w, v, m, s in
+                                  zip(self.weights, values, self.mean, self.scale, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    @classmethod
+    def from_json(cls, data: dict) -> TopicModel:
+        return cls(tuple(data["weights"]), dict(data["bias"]), tuple(data["mean"]),
+                   tuple(data["scale"]))
+
+
+def packaged_model() -> TopicModel | None:
+    """The model shipped in sectorwatch/data/topic_model.json (scripts/train_topic_model.py),
+    or None if there is none."""
+    path = resources.files("sectorwatch").joinpath("data", "topic_model.json")
+    if not path.is_file():
+        return None
+    return TopicModel.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
 def _norm(text: str) -> str:
