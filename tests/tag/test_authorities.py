@@ -105,3 +105,49 @@ def test_packaged_gazetteer_matches_a_fresh_build():
                           .read_text(encoding="utf-8"))
     assert packaged == json.loads(json.dumps(build(SHARED_DATA)))
     assert "mySociety" in gazetteer().credits
+
+
+SECTOR = "Ofsted inspectors looked at the council's children's services and care leavers."
+
+
+def test_a_list_of_authorities_is_its_own_context():
+    text = ("Four councils will form the new regional adoption agency: Hampshire, "
+            "Portsmouth, Kent and Medway. " + SECTOR)
+    assert set(names(text)) == {"Hampshire", "Portsmouth", "Kent", "Medway"}
+
+
+def test_names_inside_other_bodies_names_are_not_authorities():
+    text = ("Torbay Council's children's services were inspected by Ofsted. The work is shared "
+            "with the Torbay and South Devon NHS Foundation Trust, and a case was heard at "
+            "Plymouth Crown Court. The MP for Reading East asked a question. "
+            "The Bristol Evening Post covered it.")
+    assert names(text) == {"Torbay": "primary"}
+
+
+def test_an_employer_named_only_in_a_job_title_is_not_the_story():
+    text = ("Wiltshire Council's children's services have a commissioner. Jane Roe, chief "
+            "executive of Achieving for Children, the company that runs children's services "
+            "in Kingston upon Thames and Richmond, will lead the review of Wiltshire. "
+            "Hampshire's chief executive also advised Wiltshire council.")
+    assert set(names(text)) == {"Wiltshire"}
+    alone = "Achieving for Children, which runs children's services in Kingston, hired staff."
+    assert "Kingston upon Thames" in names(alone)  # nobody else named: it is the story
+
+
+def test_the_former_council_beside_its_successor_is_history():
+    text = ("Cumberland Council's children's services were judged good by Ofsted, a turning "
+            "point after the struggles of the former Cumbria County Council.")
+    assert names(text, day=None) == {"Cumberland": "primary"}
+
+
+def test_an_undated_article_is_dated_by_the_council_it_names_and_its_years():
+    old = "Somerset County Council's children's services were inspected. Somerset improved."
+    assert {t.code for t in tag_authorities("", old, None)} == {"E10000027"}
+    later = ("Ofsted inspected children's services in Somerset in 2024 and the council "
+             "responded.")
+    assert {t.code for t in tag_authorities("", later, None)} == {"E06000066"}
+
+
+def test_a_surname_is_not_a_district():
+    text = "Devon County Council's leader John Hart welcomed the Ofsted report."
+    assert set(names(text)) == {"Devon"}

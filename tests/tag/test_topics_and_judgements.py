@@ -90,3 +90,28 @@ def test_tagger_makes_an_inspected_authority_primary():
     assert {t.slug for t in tags.topics} >= {"inspection"}
     data = tags.as_dict(explain=True)
     assert data["authorities"][0]["evidence"] and "evidence" not in tags.as_dict()["topics"][0]
+
+
+def test_a_grade_aimed_at_is_not_a_grade_given():
+    text = ("Ofsted rated Sandwell's children's services inadequate. The council's target is "
+            "to move to good by next year, and its ambition is to be rated outstanding.")
+    assert judgements(text) == [("inadequate", "overall", "full inspection", None)]
+
+
+def test_other_inspectorates_and_settings_give_no_judgement():
+    text = ("HMI Probation rated Sandwell's youth justice service good. A children's home in "
+            "Sandwell was judged outstanding by Ofsted.")
+    assert judgements(text) == []
+
+
+def test_scopes_listed_after_the_grade_share_it():
+    text = ("Ofsted gave Sandwell council 'requires improvement' ratings for overall "
+            "effectiveness, the experiences of children in care and care leavers, and help "
+            "and protection.")
+    assert {(g, s) for g, s, _, _ in judgements(text)} == {
+        ("requires improvement", "overall"),
+        ("requires improvement", "children in care and care leavers"),
+        ("requires improvement", "help and protection")}
+    reason = ("Ofsted rated Sandwell's children's services inadequate for failing to support "
+              "care leavers.")
+    assert [s for _, s, _, _ in judgements(reason)] == ["overall"]

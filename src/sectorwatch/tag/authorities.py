@@ -338,9 +338,10 @@ def _without_employers(whole: str, accepted: list) -> list:
         end = m.start + len(m.phrase)
         if _EMPLOYER_BEFORE.search(whole, max(0, m.start - 70), m.start) or \
                 _EMPLOYER_AFTER.match(whole[end:end + 40]):
-            stop = whole.find(",", whole.find(",", end) + 1)  # to the end of the apposition
+            first = whole.find(",", end)  # to the end of the apposition, or the sentence
+            stop = whole.find(",", first + 1) if first >= 0 else -1
             dot = whole.find(". ", end)
-            limit = min(x for x in (stop, dot, len(whole)) if x >= 0)
+            limit = min(x for x in (stop, dot, len(whole)) if x >= end)
             spans.append((m.start, limit))
     if not spans:
         return accepted

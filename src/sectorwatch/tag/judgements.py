@@ -274,7 +274,8 @@ def _scopes(sentence: str, g: re.Match) -> list[str]:
 def _list_gap(gap: str) -> bool:
     """Text between two scopes of one list: short, joined by a comma or 'and'."""
     return len(gap) <= 70 and bool(re.search(r",|\band\b|\balso\b", gap)) and \
-        not _JUDGED.search(gap) and not re.search(r"\bwith\b", gap)
+        not re.search(r"\b(?:rated|rating|judged|graded|found|deemed|was|were|is|are|with|"
+                      r"ofsted|inspectors?)\b", gap, re.I)
 
 
 _FOR_SCOPE = re.compile(r"\W*(?:ratings?|judge?ments?|grades?)?\W*(?:both\s+|also\s+)?"
@@ -291,8 +292,9 @@ def _listed_after(sentence: str, g: re.Match,
     kept: list[tuple[int, int, str]] = []
     end = g.end()
     for f in after:
-        gap = sentence[end:f[1]]
-        if (not kept and _FOR_SCOPE.fullmatch(gap)) or (kept and _list_gap(gap)):
+        gap = re.sub(r"^\w*", "", sentence[end:f[1]])  # from past the previous scope's word
+        if (not kept and _FOR_SCOPE.fullmatch(gap) and not re.search(r"\bfor\s+\w+ing\b", gap)) \
+                or (kept and _list_gap(gap)):  # "inadequate for failing care leavers": why
             kept.append(f)
         elif kept:
             break
