@@ -284,7 +284,7 @@ def main() -> int:
           f"(dev {len(parts['dev'])}, test {len(parts['test'])}); "
           f"{sum(len(c['text'].split()) for c in cases) // max(len(cases), 1)} words on average\n")
     if not cases:
-        print("fetch the texts into the cache first (see the README's Tagging section)",
+        print("fetch the texts into the cache first (see the README's Benchmarks section)",
               file=sys.stderr)
         return 2
     shown = ["dev", "test"] if args.part == "both" else [args.part]

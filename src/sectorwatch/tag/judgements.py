@@ -120,6 +120,7 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                 for code in who:
                     event = Judgement(code, grade, scope,
                                       "full inspection" if past else kind or "full inspection",
+                                      _past_when(sentence, g) if past else
                                       _when(sentence, day, whole), (g.group(), start + g.start()),
                                       past)
                     if event.key not in events or events[event.key].past > past:
@@ -332,6 +333,14 @@ def _when(sentence: str, day: date | str | None, whole: str = "") -> str | None:
               and not _ANY_HISTORY.search(whole, max(0, m.start() - 60), m.end() + 20)]
     months = [x for x in months if x and (not stated or x <= stated)]
     return max(months) if months else None
+
+
+def _past_when(sentence: str, g: re.Match) -> str | None:
+    """An earlier grade's month only as stated beside it ("judged inadequate in November
+    2016"), never the month of the visit the article reports."""
+    m = re.search(r"^\W*(?:\w+\W+){0,3}?(?:in\s+)?(" + "|".join(_MONTHS) + r")\s+(\d{4})\b",
+                  sentence[g.end(): g.end() + 40], re.I)
+    return f"{m.group(2)}-{_MONTHS.index(m.group(1).lower()) + 1:02d}" if m else None
 
 
 def _month(m: re.Match, stated: str | None) -> str | None:
