@@ -13,12 +13,13 @@ Scores, micro over (article, item) pairs:
   scale, scope normalised (``overall`` or one named sub-judgement, see SCOPES)
 
     python benchmarks/tagging.py [--part dev|test|both] [--mistakes] [--written]
-                                 [--speed] [--articles N]
+                                 [--speed] [--articles N] [--hostile]
 
 --mistakes lists each wrong or missed tag (development part only, unless --part test is
 given explicitly). --written scores the texts written for the unit tests instead
 (tests/data/tagging). --speed builds a SQLite store of N articles (default 10,000) from
-those texts and times ``retag`` on it, one core.
+those texts and times ``retag`` on it, one core. --hostile times texts built to be slow
+(long lists, runs without full stops) against real articles of the same length.
 """
 
 from __future__ import annotations
@@ -230,6 +231,39 @@ def speed(cases: list[dict], n: int) -> None:
           f"{len(cases) * rounds / (time.process_time() - cpu):.0f} articles/s per core")
 
 
+HOSTILE = {
+    "a 150 KB list of needs-context names": "Ofsted children's services council. "
+    + ", ".join(["Kent", "Slough", "Reading", "Durham"] * 5000),
+    "3,000 job titles naming employers": "Ofsted children's services. Surrey council. "
+    + " ".join(["The director of Kent, said, and chief executive of Medway."] * 3000),
+    "a 240 KB sentence of grades and scopes": "Ofsted rated Kent council " + " ".join(
+        ["inadequate for overall effectiveness, children in care, care leavers, adoption "
+         "and help and protection and leadership,"] * 2000),
+    "50,000 years": "Somerset County Council " + " 2019" * 50000,
+}
+
+
+def hostile(cases: list[dict]) -> None:
+    """Seconds to tag texts built to be slow, against real articles of the same total
+    length (the reference, measured in the same run)."""
+    tagger = Tagger.from_config(load_config(None))
+    for name, text in HOSTILE.items():
+        start = time.process_time()
+        tagger.tag("", text, None)
+        took = time.process_time() - start
+        real, size = [], 0
+        while size < len(text):
+            case = cases[len(real) % len(cases)]
+            real.append(case)
+            size += len(case["text"])
+        start = time.process_time()
+        for case in real:
+            tagger.tag(case["title"], case["text"], case["date"])
+        reference = time.process_time() - start
+        print(f"{name} ({len(text) // 1000} KB): {took:.2f} s; the same length of real "
+              f"articles: {reference:.2f} s ({took / reference:.1f}×)")
+
+
 def seed_articles(store, cases: list[dict], n: int) -> None:
     """Store ``n`` distinct articles (one source) cycling through the texts."""
     from datetime import UTC, datetime, timedelta
@@ -260,6 +294,8 @@ def main() -> int:
                         help="score the texts written for the unit tests instead")
     parser.add_argument("--speed", action="store_true", help="time retag on a large store")
     parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--hostile", action="store_true",
+                        help="time texts built to be slow against real ones")
     args = parser.parse_args()
     tagger = Tagger.from_config(load_config(None))
     if args.written:
@@ -297,6 +333,9 @@ def main() -> int:
     if args.speed:
         print()
         speed(cases, args.articles)
+    if args.hostile:
+        print()
+        hostile(cases)
     return 0
 
 

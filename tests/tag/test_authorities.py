@@ -151,3 +151,11 @@ def test_an_undated_article_is_dated_by_the_council_it_names_and_its_years():
 def test_a_surname_is_not_a_district():
     text = "Devon County Council's leader John Hart welcomed the Ofsted report."
     assert set(names(text)) == {"Devon"}
+
+
+def test_a_long_list_is_taken_whole_in_either_direction():
+    names_ = ["Slough", "Reading", "Kent", "Medway", "Bromley", "Surrey"] * 200
+    text = ("The council's children's services and Ofsted. Members: "
+            + ", ".join(names_) + " and Hampshire County Council.")
+    assert set(names(text)) == {"Slough", "Reading", "Kent", "Medway", "Bromley", "Surrey",
+                                "Hampshire"}

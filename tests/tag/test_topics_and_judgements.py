@@ -115,3 +115,13 @@ def test_scopes_listed_after_the_grade_share_it():
     reason = ("Ofsted rated Sandwell's children's services inadequate for failing to support "
               "care leavers.")
     assert [s for _, s, _, _ in judgements(reason)] == ["overall"]
+
+
+def test_a_run_without_full_stops_is_read_in_bounded_pieces():
+    from sectorwatch.tag.judgements import MAX_SENTENCE, _sentences
+
+    text = "Ofsted rated Sandwell council " + "inadequate and good, " * 2000
+    pieces = _sentences(text)
+    assert max(len(p) for _, p in pieces) <= MAX_SENTENCE
+    assert "".join(p for _, p in pieces) == text  # nothing lost, offsets true
+    assert all(text[at:at + len(p)] == p for at, p in pieces)

@@ -10,6 +10,7 @@ they shield the shorter names inside them.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
@@ -195,9 +196,11 @@ def tag_authorities(title: str, text: str, day: date | str | None = None,
         if m.phrase[:1].isupper() or m.phrase[:1].isdigit():  # places are proper nouns
             by_place[m.start].append(m)
     iso = iso or estimate_day(whole, by_place.values())
-    cues = {c.group().lower() for c in _CUES.finditer(whole)}
-    sector = bool(cues)
-    article_cued = len(cues) >= 2  # a children's-services article, not a passing word
+    found_cues = list(_CUES.finditer(whole))
+    cue_at = [c.start() for c in found_cues]
+    breaks = [b.start() for b in re.finditer("\n\n", whole)]  # paragraph ends
+    sector = bool(found_cues)
+    article_cued = len({c.group().lower() for c in found_cues}) >= 2  # not a passing word
     resolved: list[tuple[Mention, tuple[str, ...]]] = []
     for group in by_place.values():
         if any(m.alias.action == "do_not_tag" for m in group):
@@ -220,10 +223,12 @@ def tag_authorities(title: str, text: str, day: date | str | None = None,
         if codes:
             resolved.append((taggable[0], codes))
     strong = {c for m, codes in resolved if not m.alias.needs_context for c in codes}
-    accepted = [(m, codes) for m, codes in resolved
-                if not m.alias.needs_context or set(codes) & strong
-                or _cued(whole, m, article_cued)]
-    accepted += _listed_with(whole, accepted, [r for r in resolved if r not in accepted])
+    accepted, rejected = [], []
+    for m, codes in resolved:
+        ok = not m.alias.needs_context or set(codes) & strong or \
+            _cued(whole, m, cue_at, breaks, article_cued)
+        (accepted if ok else rejected).append((m, codes))
+    accepted += _listed_with(whole, accepted, rejected)
     accepted = _without_employers(whole, accepted)
     if len({c for _, codes in accepted for c in codes}) > 1:  # "the former Cumbria County
         accepted = [(m, codes) for m, codes in accepted  # Council": the past, not the news
@@ -307,25 +312,25 @@ def _part_of_another_name(whole: str, m: Mention) -> bool:
 
 def _listed_with(whole: str, accepted: list, rejected: list) -> list:
     """Names rejected for want of context that stand in one list with accepted ones
-    ("Plymouth, Torbay and Devon"): a list of authorities is its own context."""
+    ("Plymouth, Torbay and Devon"): a list of authorities is its own context. One sweep
+    each way carries it along the list."""
     found: list = []
-    starts = {m.start: m for m, _ in accepted}
-    ends = {m.start + len(m.phrase): m for m, _ in accepted}
-    changed = True
-    while changed:
-        changed = False
-        for item in rejected:
+    starts = {m.start for m, _ in accepted}
+    ends = {m.start + len(m.phrase) for m, _ in accepted}
+    rejected = sorted(rejected, key=lambda r: r[0].start)
+    for sweep in (rejected, rejected[::-1]):
+        for item in sweep:
             m, _ = item
-            if item in found:
-                continue
             end = m.start + len(m.phrase)
+            if m.start in starts:
+                continue  # already taken
             after = _LIST_GAP.match(whole, end)
-            before = any(_LIST_GAP.fullmatch(whole, e, m.start) for e in ends
-                         if 0 < m.start - e <= 12)
-            if before or (after and after.end() in starts):
+            if (after and after.end() in starts) or any(
+                    e in ends and _LIST_GAP.fullmatch(whole, e, m.start)
+                    for e in range(max(0, m.start - 12), m.start)):
                 found.append(item)
-                starts[m.start], ends[end] = m, m
-                changed = True
+                starts.add(m.start)
+                ends.add(end)
     return found
 
 
@@ -333,8 +338,8 @@ def _without_employers(whole: str, accepted: list) -> list:
     """Drop an authority named only as where someone works ("Hampshire's chief executive
     John Coughlan", "chief executive of Achieving for Children, the company that runs
     children's services in Kingston and Richmond") when the article is about another."""
-    spans: list[tuple[int, int]] = []
-    for m, _ in accepted:
+    spans: list[tuple[int, int]] = []  # disjoint, in order (mentions come in order)
+    for m, _ in sorted(accepted, key=lambda r: r[0].start):
         end = m.start + len(m.phrase)
         if _EMPLOYER_BEFORE.search(whole, max(0, m.start - 70), m.start) or \
                 _EMPLOYER_AFTER.match(whole[end:end + 40]):
@@ -342,12 +347,17 @@ def _without_employers(whole: str, accepted: list) -> list:
             stop = whole.find(",", first + 1) if first >= 0 else -1
             dot = whole.find(". ", end)
             limit = min(x for x in (stop, dot, len(whole)) if x >= end)
-            spans.append((m.start, limit))
+            if spans and m.start <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(limit, spans[-1][1]))
+            else:
+                spans.append((m.start, limit))
     if not spans:
         return accepted
+    span_starts = [lo for lo, _ in spans]
     by_code: dict[str, list[bool]] = defaultdict(list)
     for m, codes in accepted:
-        inside = any(lo <= m.start < hi for lo, hi in spans)
+        at = bisect.bisect_right(span_starts, m.start) - 1
+        inside = at >= 0 and m.start < spans[at][1]
         for code in codes:
             by_code[code].append(inside)
     only = {code for code, flags in by_code.items() if all(flags)}
@@ -381,7 +391,8 @@ def _alive(code: str, day: str | None, gaz: Gazetteer, depth: int = 0) -> list[s
     return [code]
 
 
-def _cued(whole: str, m: Mention, article_cued: bool = False) -> bool:
+def _cued(whole: str, m: Mention, cue_at: list[int], breaks: list[int],
+          article_cued: bool = False) -> bool:
     """A name that is also a word or a surname counts only as the place: with a sector cue
     in its paragraph, and not as part of a street, a team, a hyphenated word or a name."""
     end = m.start + len(m.phrase)
@@ -391,16 +402,19 @@ def _cued(whole: str, m: Mention, article_cued: bool = False) -> bool:
     before = _NAME_BEFORE.search(whole, max(0, m.start - 20), m.start)
     if before and before.group(1) not in _NOT_A_FIRST_NAME:
         return False
-    s_lo = max(whole.rfind(". ", 0, m.start), whole.rfind("\n", 0, m.start), 0)
-    s_hi = whole.find(". ", end)
-    sentence = whole[s_lo: s_hi if s_hi >= 0 else len(whole)]
+    near = max(0, m.start - 300)  # a sentence, or 300 characters of a run without stops
+    s_lo = max(whole.rfind(". ", near, m.start), whole.rfind("\n", near, m.start), near)
+    s_hi = whole.find(". ", end, end + 300)
+    sentence = whole[s_lo: s_hi if s_hi >= 0 else end + 300]
     if _POLITICS.search(sentence) and not _EXPLICIT.search(sentence):
         return False  # Westminster the Parliament, not the council
     if article_cued and m.phrase.casefold() not in WORDLIKE and not m.phrase.isupper():
         return True  # a children's-services article: the cue need not share the paragraph
-    lo = max(whole.rfind("\n\n", 0, m.start), 0)  # the cue must be in the same paragraph
-    hi = whole.find("\n\n", end)
-    return bool(_CUES.search(whole, lo, hi if hi >= 0 else len(whole)))
+    i = bisect.bisect_left(breaks, m.start)  # the cue must be in the same paragraph
+    lo = breaks[i - 1] if i else 0
+    hi = breaks[i] if i < len(breaks) else len(whole)
+    at = bisect.bisect_left(cue_at, lo)
+    return at < len(cue_at) and cue_at[at] < hi
 
 
 def _roles(hits: dict[str, list[Mention]], district_only: dict[str, bool], gaz: Gazetteer,

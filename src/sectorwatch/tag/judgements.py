@@ -8,6 +8,7 @@ once the article is about a later visit.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -95,17 +96,19 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
     triggers = [m.start() for m in _TRIGGER.finditer(whole)]
     if not triggers:
         return []
+    months = _article_months(whole, day)
     for start, sentence in _sentences(whole):
-        if not any(start <= t < start + len(sentence) for t in triggers):
+        at = bisect.bisect_left(triggers, start)
+        if at == len(triggers) or triggers[at] >= start + len(sentence):
             continue  # no grade and no visit named here
         kind = next((k for p, k in _KINDS if p.search(sentence)), None)
         judged = bool(_JUDGED.search(sentence))
+        other = bool(_OTHER_INSPECTORATE.search(sentence))  # HMI Probation's, CIW's…
         graded = []
         for g in _GRADE.finditer(sentence):
             grade = _grade(g.group())
-            if _NOT_LA.search(sentence[: g.end() + 60]) or _hoped_for(sentence, g) or \
-                    _OTHER_INSPECTORATE.search(sentence):
-                continue  # a setting's grade, an ambition, another inspectorate's finding
+            if other or _NOT_LA.search(sentence[: g.end() + 60]) or _hoped_for(sentence, g):
+                continue  # another inspectorate's finding, a setting's grade, an ambition
             if grade == "good" and not (judged and _tied(sentence, g)):
                 continue  # "good" is also an ordinary word
             if grade != "good" and not (judged or inspected):
@@ -121,14 +124,14 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                     event = Judgement(code, grade, scope,
                                       "full inspection" if past else kind or "full inspection",
                                       _past_when(sentence, g) if past else
-                                      _when(sentence, day, whole), (g.group(), start + g.start()),
+                                      _when(sentence, day, months), (g.group(), start + g.start()),
                                       past)
                     if event.key not in events or events[event.key].past > past:
                         events[event.key] = event
         current = [g for g, _ in graded if not _historic(sentence, g, day)]
         if kind and not current and not _NOT_LA.search(sentence):
             for code in _authorities_in(start, len(sentence), authorities) or [primary]:
-                event = Judgement(code, None, "overall", kind, _when(sentence, day, whole),
+                event = Judgement(code, None, "overall", kind, _when(sentence, day, months),
                                   (kind, start))
                 if not any(e.kind == kind and e.authority == code for e in events.values()):
                     events.setdefault(event.key, event)
@@ -142,13 +145,29 @@ def _merged(events: list[Judgement]) -> list[Judgement]:
 
 
 def _sentences(text: str) -> list[tuple[int, str]]:
+    """(offset, sentence); a run longer than MAX_SENTENCE (a list, a page without stops)
+    is cut at spaces, so that no check reads more than that much at once."""
     out, pos = [], 0
     for m in _SENTENCE.finditer(text):
         if m.start() > pos:
-            out.append((pos, text[pos:m.start()]))
+            out += _pieces(text, pos, m.start())
         pos = m.end()
     if pos < len(text):
-        out.append((pos, text[pos:]))
+        out += _pieces(text, pos, len(text))
+    return out
+
+
+MAX_SENTENCE = 600
+
+
+def _pieces(text: str, lo: int, hi: int) -> list[tuple[int, str]]:
+    out = []
+    while hi - lo > MAX_SENTENCE:
+        cut = text.rfind(" ", lo + MAX_SENTENCE // 2, lo + MAX_SENTENCE)
+        cut = cut if cut > lo else lo + MAX_SENTENCE
+        out.append((lo, text[lo:cut]))
+        lo = cut
+    out.append((lo, text[lo:hi]))
     return out
 
 
@@ -320,19 +339,26 @@ def _around(sentence: str, g: re.Match) -> str:
     return sentence[max(0, g.start() - 80): g.end() + 60]
 
 
-def _when(sentence: str, day: date | str | None, whole: str = "") -> str | None:
-    """The month of the event: one the sentence names, else one the article names next to
-    an inspection word; a month without a year is the latest before publication; a month
-    in a sentence that looks back dates the past. None when the article states none."""
+def _when(sentence: str, day: date | str | None, months: list[str]) -> str | None:
+    """The month of the event: one the sentence names, else the latest the article names
+    next to an inspection word (``_article_months``); a month without a year is the
+    latest before publication; a month in a sentence that looks back dates the past. None
+    when the article states none."""
     stated = str(day)[:7] if day and len(str(day)) >= 7 else None
     m = _WHEN.search(sentence)
     if m and not _BEFORE_HISTORY.search(sentence) and not _ANY_HISTORY.search(sentence):
         return _month(m, stated)
+    return max(months) if months else None
+
+
+def _article_months(whole: str, day: date | str | None) -> list[str]:
+    """Months the article names next to an inspection word, not looking back, up to its
+    publication: read once per article."""
+    stated = str(day)[:7] if day and len(str(day)) >= 7 else None
     months = [_month(m, stated) for m in _WHEN.finditer(whole)
               if _INSPECTED_NEAR.search(whole, max(0, m.start() - 60), m.end() + 40)
               and not _ANY_HISTORY.search(whole, max(0, m.start() - 60), m.end() + 20)]
-    months = [x for x in months if x and (not stated or x <= stated)]
-    return max(months) if months else None
+    return [x for x in months if x and (not stated or x <= stated)]
 
 
 def _past_when(sentence: str, g: re.Match) -> str | None:
