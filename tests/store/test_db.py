@@ -189,6 +189,36 @@ def test_tags_are_stored_with_the_article_and_replaced_whole(store):
     assert [t["code"] for t in store.tags(row.id)["authority"]] == ["E06000035"]
 
 
+def test_retag_rewrites_only_what_changed_in_batches(store, monkeypatch):
+    from sectorwatch import pipeline
+    from sectorwatch.config import load_config
+    from sectorwatch.tag import Tagger
+
+    config = load_config(None)
+    tagger = Tagger.from_config(config)
+    texts = ["Kent County Council's children's services were rated inadequate by Ofsted.",
+             "Medway Council's foster carers met.", "Surrey County Council's budget.",
+             "Slough Borough Council's care leavers.", "Luton Borough Council's schools."]
+    for n, text in enumerate(texts):
+        a = article(f"https://e.org/{n}", text)
+        stale = tagger.tag("T", "Bromley Council." if n % 2 else text, NOW.date())
+        store.add_article(a, "s", Link(a.url), page(a.url), stale)
+
+    def rowids():
+        with store.engine.connect() as conn:
+            return dict(conn.exec_driver_sql(
+                "SELECT rowid, article_id FROM article_tags").fetchall())
+
+    before = rowids()
+    monkeypatch.setattr(pipeline, "RETAG_BATCH", 2)  # five articles: three transactions
+    assert pipeline.retag(config, store) == (5, 2)  # the two stale ones
+    after = rowids()
+    kept = {r: a for r, a in before.items() if r in after}
+    assert sorted(set(kept.values())) == [1, 3, 5]  # untouched rows stay as they were
+    assert [t["code"] for t in store.tags(2)["authority"]] == ["E06000035"]
+    assert pipeline.retag(config, store) == (5, 0) and rowids() == after
+
+
 def test_a_store_closes_when_its_block_ends_even_on_error(db_url):
     with pytest.raises(RuntimeError), Store.open(db_url) as store:
         store.start_run(dry_run=False)

@@ -125,3 +125,37 @@ def test_a_run_without_full_stops_is_read_in_bounded_pieces():
     assert max(len(p) for _, p in pieces) <= MAX_SENTENCE
     assert "".join(p for _, p in pieces) == text  # nothing lost, offsets true
     assert all(text[at:at + len(p)] == p for at, p in pieces)
+
+
+LEAVERS = ("Young people leaving the council's care will each keep a personal adviser until "
+           "they are 25, under plans agreed by the cabinet on Tuesday. The council's "
+           "children's services also promised more help with housing. Ofsted inspectors had "
+           "said in March that the council's care leavers waited too long for support, and "
+           "the director said the new offer answered that.")
+
+
+def test_the_packaged_model_decides_default_topics_and_can_be_switched_off():
+    from sectorwatch.config import parse_config
+
+    title = "Council sets out plan for young people leaving its care"
+    on = Tagger.from_config(parse_config("sources: []\n", "t.yaml"))
+    off = Tagger.from_config(parse_config("sources: []\ntagging: {topic_model: false}\n",
+                                          "t.yaml"))
+    # The subject of the story, though its phrases sum to less than the threshold.
+    assert [(t.slug, t.score) for t in on.tag(title, LEAVERS, "2024-05").topics] == [
+        ("care-leavers", 6.0)]
+    assert off.tag(title, LEAVERS, "2024-05").topics == ()
+
+
+def test_a_topic_the_model_does_not_know_is_decided_by_the_threshold():
+    from sectorwatch.config import parse_config
+
+    config = parse_config("""sources: []
+topics:
+  - {slug: housing, label: Housing, phrases: {housing: 3, personal adviser: 2}}
+  - {slug: care-leavers, label: Care leavers, phrases: {care leavers: 2, leaving: 1}}
+""", "t.yaml")
+    tagger = Tagger.from_config(config)
+    assert tagger.topics.model is not None and "housing" not in tagger.topics.model.bias
+    assert "housing" not in {t.slug for t in tagger.tag("", LEAVERS).topics}  # 5 < 7
+    assert "housing" in {t.slug for t in tagger.tag("Housing", LEAVERS).topics}  # 5 + 6
