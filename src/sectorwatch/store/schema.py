@@ -107,7 +107,7 @@ article_tags = sa.Table(
               nullable=False, index=True),
     sa.Column("kind", sa.String(16), nullable=False),  # authority, topic, judgement
     sa.Column("key", sa.String(64), nullable=False),  # GSS code or topic slug
-    sa.Column("role", sa.String(16)),  # primary / mentioned (authorities)
+    sa.Column("role", sa.String(32)),  # primary / mentioned; a judgement's grade
     sa.Column("detail", sa.Text, nullable=False, default="{}"),  # the tag as JSON
     sa.Index("ix_article_tags_kind_key", "kind", "key"),
 )
@@ -261,9 +261,16 @@ def _v8_bounces_events_runners(conn: Connection) -> None:
     add_column(conn, "runs", "pid", sa.Integer())
 
 
+def _v9_wider_tag_role(conn: Connection) -> None:
+    """A judgement's role is its grade, and "requires improvement" is longer than the 16
+    characters the column had: PostgreSQL refused it (SQLite does not enforce lengths)."""
+    if conn.dialect.name != "sqlite":
+        conn.execute(sa.text("ALTER TABLE article_tags ALTER COLUMN role TYPE VARCHAR(32)"))
+
+
 MIGRATIONS: list[Migration] = [_v2_extraction_fields, _v3_tags, _v4_subscribers,
                                _v5_deliveries, _v6_issues, _v7_consent,
-                               _v8_bounces_events_runners]
+                               _v8_bounces_events_runners, _v9_wider_tag_role]
 
 
 def schema_version() -> int:

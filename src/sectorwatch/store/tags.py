@@ -78,6 +78,11 @@ class TagStore:
             return 0
         g = t.article_tags.c
         with self._write() as conn:
+            # Two retags at once take turns per article (PostgreSQL row locks, in id order;
+            # SQLite's write transaction holds the whole file): the second then finds the
+            # first's tags and rewrites nothing, where both would have deleted and inserted.
+            conn.execute(sa.select(t.articles.c.id).where(t.articles.c.id.in_(sorted(new)))
+                         .order_by(t.articles.c.id).with_for_update())
             old: dict[int, list[str]] = {article_id: [] for article_id in new}
             for article_id, detail in conn.execute(
                     sa.select(g.article_id, g.detail).where(g.article_id.in_(list(new)))):
