@@ -16,6 +16,16 @@ from sectorwatch.fetch.http import HttpClient, retry_after_seconds
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
 
 
+
+def gives_up(client: HttpClient, url: str) -> FetchError:
+    """The error a GET of ``url`` ends in, well within 5 s (total_timeout is 1 s)."""
+    t0 = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        client.get(url, accept="feed")
+    assert time.monotonic() - t0 < 5
+    client.close()
+    return info.value
+
 def settings(**kw) -> FetchSettings:
     base = dict(user_agent="sectorwatch-test/1.0 (+http://127.0.0.1/about)", per_host_delay=0,
                 backoff=0.01, read_timeout=0.5, total_timeout=5, retry_after_max_wait=2)
@@ -121,41 +131,29 @@ def test_a_server_dripping_its_headers_cannot_outlast_total_timeout(site, store)
     # a byte every 0.1 s: every read is answered well within read_timeout (0.5 s)
     site.handle("/feed", dripping(Response(200, FEED, (("Content-Type", "text/xml"),
                                                        ("X-Padding", "x" * 2000)))))
-    client = HttpClient(settings(total_timeout=1, max_attempts=1), store)
-    t0 = time.monotonic()
-    with pytest.raises(FetchError) as info:
-        client.get(f"{site.base}/feed", accept="feed")
-    assert time.monotonic() - t0 < 5
-    assert info.value.kind == "timeout"
-    assert info.value.message == "timed out: response not complete within 1s (total_timeout)"
-    client.close()
+    error = gives_up(HttpClient(settings(total_timeout=1, max_attempts=1), store),
+                     f"{site.base}/feed")
+    assert error.kind == "timeout"
+    assert error.message == "timed out: response not complete within 1s (total_timeout)"
 
 
 @pytest.mark.timeout(20)
 def test_a_tls_handshake_dripped_by_the_server_cannot_outlast_total_timeout(store):
     # a TLS handshake record that announces 16 kB and sends them a byte at a time
     with trickle_server(b"\x16\x03\x03\x40\x00" + b"\x00" * 16_384) as port:
-        client = HttpClient(settings(total_timeout=1, max_attempts=1, respect_robots=False),
-                            store)
-        t0 = time.monotonic()
-        with pytest.raises(FetchError) as info:
-            client.get(f"https://127.0.0.1:{port}/feed", accept="feed")
-        assert time.monotonic() - t0 < 5
-        client.close()
-    assert info.value.kind == "timeout" and "total_timeout" in info.value.message
+        error = gives_up(HttpClient(settings(total_timeout=1, max_attempts=1,
+                                             respect_robots=False), store),
+                         f"https://127.0.0.1:{port}/feed")
+    assert error.kind == "timeout" and "total_timeout" in error.message
 
 
 @pytest.mark.timeout(20)
 def test_a_connect_that_is_never_answered_cannot_outlast_total_timeout(store):
     with unanswered_port() as port:
-        client = HttpClient(settings(total_timeout=1, connect_timeout=30, max_attempts=1,
-                                     respect_robots=False), store)
-        t0 = time.monotonic()
-        with pytest.raises(FetchError) as info:
-            client.get(f"http://127.0.0.1:{port}/feed", accept="feed")
-        assert time.monotonic() - t0 < 5
-        client.close()
-    assert info.value.kind == "timeout" and "total_timeout" in info.value.message
+        error = gives_up(HttpClient(settings(total_timeout=1, connect_timeout=30,
+                                             max_attempts=1, respect_robots=False), store),
+                         f"http://127.0.0.1:{port}/feed")
+    assert error.kind == "timeout" and "total_timeout" in error.message
 
 
 def drop(handler):
