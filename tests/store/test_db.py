@@ -228,8 +228,6 @@ def test_a_store_closes_when_its_block_ends_even_on_error(db_url):
 
 def test_every_tag_role_fits_its_column():
     # A judgement's role is its grade; PostgreSQL enforces the length SQLite ignores.
-    from sectorwatch.tag.judgements import _GRADE  # noqa: F401  (the grades it can give)
-
     longest = max(["primary", "mentioned", "outstanding", "good", "requires improvement",
                    "inadequate"], key=len)
     assert schema.article_tags.c.role.type.length >= len(longest)

@@ -116,9 +116,11 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
             if _STATISTIC.search(sentence[max(0, g.start() - 45): g.end() + 15]):
                 continue  # "64% of councils are good or outstanding": a statistic
             graded.append((g, grade))
+        news = False  # a grade in this sentence that is not looked back on
         for g, grade in graded:
             who = _subjects(start, sentence, g, authorities) or [primary]
             past = _historic(sentence, g, day)
+            news = news or not past
             for scope in _scopes(sentence, g):
                 for code in who:
                     event = Judgement(code, grade, scope,
@@ -128,8 +130,7 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                                       past)
                     if event.key not in events or events[event.key].past > past:
                         events[event.key] = event
-        current = [g for g, _ in graded if not _historic(sentence, g, day)]
-        if kind and not current and not _NOT_LA.search(sentence):
+        if kind and not news and not _NOT_LA.search(sentence):
             for code in _authorities_in(start, len(sentence), authorities) or [primary]:
                 event = Judgement(code, None, "overall", kind, _when(sentence, day, months),
                                   (kind, start))

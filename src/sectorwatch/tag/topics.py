@@ -93,7 +93,7 @@ def score_topics(title: str, text: str, matcher: TopicMatcher
                 if w:
                     scores[slug] += w * weight
                     evidence[slug].append((part[m.start():m.end()], offset + m.start()))
-                    in_title[slug] |= part is title
+                    in_title[slug] |= weight == TITLE_WEIGHT
     return scores, evidence, in_title
 
 
