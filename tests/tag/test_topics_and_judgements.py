@@ -159,3 +159,21 @@ topics:
     assert tagger.topics.model is not None and "housing" not in tagger.topics.model.bias
     assert "housing" not in {t.slug for t in tagger.tag("", LEAVERS).topics}  # 5 < 7
     assert "housing" in {t.slug for t in tagger.tag("Housing", LEAVERS).topics}  # 5 + 6
+
+
+def test_a_top_grade_and_a_move_between_grades_keep_their_scope():
+    top = ("Ofsted gave Sandwell council's children's services its top grade for leadership "
+           "and for overall effectiveness.")
+    assert {(g, s) for g, s, _, _ in judgements(top)} == {("outstanding", "leadership"),
+                                                          ("outstanding", "overall")}
+    moved = ("Sandwell council was downgraded by Ofsted from outstanding to good in the "
+             "judgement on the impact of leaders.")
+    assert {(g, s) for g, s, _, _ in judgements(moved)} == {("outstanding", "leadership"),
+                                                            ("good", "leadership")}
+
+
+def test_a_reason_after_a_list_of_scopes_is_not_one_of_them():
+    text = ("Ofsted judged Sandwell council's services inadequate for overall effectiveness "
+            "and adoption because of weaknesses in safeguarding.")
+    assert {(g, s) for g, s, _, _ in judgements(text)} == {("inadequate", "overall"),
+                                                           ("inadequate", "adoption")}

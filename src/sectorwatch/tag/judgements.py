@@ -16,7 +16,8 @@ from datetime import date
 from sectorwatch.tag.authorities import AuthorityTag
 
 _GRADE = re.compile(r"\b(outstanding|good|requir(?:es?|ing|ed) improvement(?: to be good)?|"
-                    r"inadequate)\b", re.IGNORECASE)
+                    r"inadequate|(?:top|highest|lowest|bottom) (?:possible )?(?:grade|rating))\b",
+                    re.IGNORECASE)
 _JUDGED = re.compile(
     r"\b(rated|rating|ratings|judged|judgements?|judgments?|graded|grade|verdict|"
     r"found to be|deemed|moved|improved|upgraded|downgraded|slipped|dropped|remains?|"
@@ -59,6 +60,7 @@ _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "augu
            "september", "october", "november", "december"]
 _WHEN = re.compile(r"\b(" + "|".join(_MONTHS) + r")(?:\s+(\d{4}))?\b", re.I)
 _TRIGGER = re.compile(r"\b(outstanding|good|requir(?:es?|ing|ed) improvement|inadequate|"
+                      r"(?:top|highest|lowest|bottom) (?:possible )?(?:grade|rating)|"
                       r"monitoring visit|"
                       r"focused visit|joint targeted area inspection|JTAI)", re.I)
 _INSPECTED_NEAR = re.compile(r"\b(inspect\w*|visit\w*|published|judgement|report)\b", re.I)
@@ -243,6 +245,10 @@ def _hoped_for(sentence: str, g: re.Match) -> bool:
 
 def _grade(word: str) -> str:
     word = word.lower()
+    if word.startswith(("top", "highest")):
+        return "outstanding"  # "its top grade"
+    if word.startswith(("lowest", "bottom")):
+        return "inadequate"
     return "requires improvement" if word.startswith("requir") else word
 
 
@@ -294,12 +300,14 @@ def _scopes(sentence: str, g: re.Match) -> list[str]:
 
 def _list_gap(gap: str) -> bool:
     """Text between two scopes of one list: short, joined by a comma or 'and'."""
-    return len(gap) <= 70 and bool(re.search(r",|\band\b|\balso\b", gap)) and \
+    return len(gap) <= 100 and bool(re.search(r",|\band\b|\balso\b", gap)) and \
         not re.search(r"\b(?:rated|rating|judged|graded|found|deemed|was|were|is|are|with|"
-                      r"ofsted|inspectors?)\b", gap, re.I)
+                      r"ofsted|inspectors?|because|due|after|when|since|but|while|although)\b"
+                      r"|\d", gap, re.I)
 
 
-_FOR_SCOPE = re.compile(r"\W*(?:ratings?|judge?ments?|grades?)?\W*(?:both\s+|also\s+)?"
+_FOR_SCOPE = re.compile(r"\W*(?:to\W+(?:outstanding|good|requires improvement|inadequate)\W*)?"
+                        r"(?:ratings?|judge?ments?|grades?)?\W*(?:both\s+|also\s+)?"
                         r"(?:for|in|around|across)\b[^.;]{0,40}", re.I)
 
 
