@@ -79,7 +79,8 @@ def fit(data: list[tuple[str, list[float], int, str]], slugs: list[str]) -> Topi
                 bias[slug] -= RATE * (grad_b[slug] + L2 * bias[slug]) / counts[slug]
     return TopicModel(tuple(round(w, 4) for w in weights),
                       {s: round(b, 4) for s, b in bias.items()},
-                      tuple(round(m, 4) for m in mean), tuple(round(max(s, 1e-3), 4) for s in scale))
+                      tuple(round(m, 4) for m in mean),
+                      tuple(round(max(s, 1e-3), 4) for s in scale))
 
 
 def score(model: TopicModel, data, cases: list[dict]) -> tuple[float, float, float]:
