@@ -177,3 +177,14 @@ def test_a_reason_after_a_list_of_scopes_is_not_one_of_them():
             "and adoption because of weaknesses in safeguarding.")
     assert {(g, s) for g, s, _, _ in judgements(text)} == {("inadequate", "overall"),
                                                            ("inadequate", "adoption")}
+
+
+def test_a_judgement_table_gives_each_row_its_grade():
+    text = ("Ofsted inspected Sandwell council's children's services in May.\n"
+            "Area judged\tGrade\n"
+            "Overall effectiveness\tRequires improvement to be good\n"
+            "The experiences and progress of children in care\tGood\n"
+            "Good work by the team was noted\tGood\n"
+            "We want every family to have a good experience.")
+    assert {(g, s) for g, s, _, _ in judgements(text)} == {
+        ("requires improvement", "overall"), ("good", "children in care")}

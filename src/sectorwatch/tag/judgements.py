@@ -109,9 +109,10 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
         graded = []
         for g in _GRADE.finditer(sentence):
             grade = _grade(g.group())
+            row = inspected and _table_row(sentence, g)
             if other or _NOT_LA.search(sentence[: g.end() + 60]) or _hoped_for(sentence, g):
                 continue  # another inspectorate's finding, a setting's grade, an ambition
-            if grade == "good" and not (judged and _tied(sentence, g)):
+            if grade == "good" and not (row or judged and _tied(sentence, g)):
                 continue  # "good" is also an ordinary word
             if grade != "good" and not (judged or inspected):
                 continue
@@ -250,6 +251,17 @@ def _grade(word: str) -> str:
     if word.startswith(("lowest", "bottom")):
         return "inadequate"
     return "requires improvement" if word.startswith("requir") else word
+
+
+_ROW_SCOPE = re.compile(r"\b(overall effectiveness|impact of leaders|help and protection|"
+                        r"children in care|care leavers|leadership|adoption|fostering)\b", re.I)
+
+
+def _table_row(sentence: str, g: re.Match) -> bool:
+    """A line of a judgement table: a scope, then the grade ending the line ("The
+    experiences and progress of children in care   Good")."""
+    return len(sentence) <= 200 and not sentence[g.end():].strip(" \t.") and \
+        bool(_ROW_SCOPE.search(sentence, 0, g.start()))
 
 
 def _tied(sentence: str, g: re.Match) -> bool:
