@@ -146,6 +146,10 @@ def test_an_undated_article_is_dated_by_the_council_it_names_and_its_years():
     later = ("Ofsted inspected children's services in Somerset in 2024 and the council "
              "responded.")
     assert {t.code for t in tag_authorities("", later, None)} == {"E06000066"}
+    county = ("Ofsted found that the county council is not supporting vulnerable children "
+              "in Somerset well enough.")
+    assert {t.code for t in tag_authorities("", county, None)} == {"E10000027"}
+    assert {t.code for t in tag_authorities("", county, "2024-05-01")} == {"E06000066"}
 
 
 def test_a_surname_is_not_a_district():

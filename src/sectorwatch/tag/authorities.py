@@ -275,17 +275,24 @@ def _after_first_name(whole: str, m: Mention) -> bool:
     return bool(before and before.group(1) not in _NOT_A_FIRST_NAME)
 
 
+_THE_COUNTY = re.compile(r"\bthe county council\b", re.IGNORECASE)
 _FORMER = re.compile(r"\b(?:former|old|defunct|abolished)\s+$", re.IGNORECASE)
 
 
 def estimate_day(whole: str, groups) -> str | None:
     """A date for an undated article: before the end of any former council it names by
-    that council's own name ("Somerset County Council"), else in the latest year it names."""
+    that council's own name ("Somerset County Council") or a county since made unitary
+    as "the county council", else in the latest year it names."""
     latest = max((int(y) for y in _YEARS.findall(whole)), default=None)
+    groups = [g for g in groups if g]
     ends = [min(a.valid_to for a in (m.alias for m in g) if a.valid_to)
-            for g in groups if g and all(m.alias.valid_to for m in g)
+            for g in groups if all(m.alias.valid_to for m in g)
             and any(m.alias.kind == "former_authority" for m in g)
             and any(_EXPLICIT.search(m.phrase) for m in g)]
+    if _THE_COUNTY.search(whole):  # "the county council" of a county since made unitary
+        ends += [a.valid_to for g in groups for a in (m.alias for m in g)
+                 if a.kind == "former_authority" and a.valid_to and a.action == "tag"
+                 and all(t.startswith("E10") for t in a.targets)]
     starts = [max(a.valid_from for a in (m.alias for m in g) if a.valid_from)
               for g in groups if g and all(m.alias.valid_from for m in g)
               and all(m.alias.valid_from > "2009" for m in g)
