@@ -188,3 +188,20 @@ def test_a_judgement_table_gives_each_row_its_grade():
             "We want every family to have a good experience.")
     assert {(g, s) for g, s, _, _ in judgements(text)} == {
         ("requires improvement", "overall"), ("good", "children in care")}
+
+
+def test_curly_apostrophes_read_as_straight_ones():
+    tagger = Tagger.from_config(load_config(None))
+    found = tagger.tag("", "Children’s services in Kent were found to be good by inspectors.")
+    assert [(j.authority, j.grade) for j in found.judgements] == [("E10000016", "good")]
+    homes = tagger.tag("", "Ofsted said Kent’s children’s homes were inadequate.")
+    assert homes.judgements == ()  # a setting's grade, however the apostrophe is typed
+
+
+def test_services_that_are_good_and_children_in_a_place():
+    assert {(g, s) for g, s, _, _ in judgements(
+        "Sandwell council's children's services are now good, inspectors have said.")} == {
+        ("good", "overall")}
+    assert {(g, s) for g, s, _, _ in judgements(
+        "Ofsted found that services for vulnerable children in Sandwell are inadequate.")} == {
+        ("inadequate", "overall")}  # children in a place are not children in care

@@ -28,7 +28,7 @@ _CUES = re.compile(
     r"looked[- ]after|care leavers?|send|children in care|fostering|adoption|"
     r"cabinet member|lead member|corporate parenting|children'?s trust|unitary|"
     r"authorities|residential|placements?|children'?s homes?|family hubs?|"
-    r"children'?s centres?)\b",
+    r"children'?s centres?|services for (?:vulnerable )?children)\b",
     re.IGNORECASE,
 )
 _POLITICS = re.compile(r"\b(minister|ministers|parliament|mps|commons|lords|whitehall|"
@@ -188,7 +188,7 @@ def tag_authorities(title: str, text: str, day: date | str | None = None,
     former council's own name, the latest year named) to decide which councils existed.
     """
     gaz = gaz or gazetteer()
-    whole = f"{title}\n\n{text}" if title else text
+    whole = normalise(f"{title}\n\n{text}" if title else text)  # "children’s" as "children's"
     mentions = find_mentions(title, text, gaz)
     iso = day.isoformat() if isinstance(day, date) else day
     by_place: dict[int, list[Mention]] = defaultdict(list)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sectorwatch.tag.authorities import AuthorityTag
+from sectorwatch.tag.authorities import AuthorityTag, normalise
 
 _GRADE = re.compile(r"\b(outstanding|good|requir(?:es?|ing|ed) improvement(?: to be good)?|"
                     r"inadequate|(?:top|highest|lowest|bottom) (?:possible )?(?:grade|rating))\b",
@@ -34,8 +34,8 @@ _SCOPES = (
     (re.compile(r"\bcare leavers?\b|\bleaving care\b", re.I), "care leavers"),
     (re.compile(r"\bhelp and protection\b|\bchild protection\b|\bneed of protection\b|"
                 r"\bsafeguarding\b", re.I), "help and protection"),
-    (re.compile(r"\b(children (?:in|looked after)|looked[- ]after children)\b", re.I),
-     "children in care"),
+    (re.compile(r"\b(children in (?:our )?care|children looked after|"
+                r"looked[- ]after children)\b", re.I), "children in care"),
     (re.compile(r"\bcapacity to improve\b", re.I), "capacity to improve"),
     (re.compile(r"\b(leadership|leaders|management and governance)\b", re.I), "leadership"),
     (re.compile(r"\bfostering\b", re.I), "fostering"),
@@ -86,7 +86,7 @@ class Judgement:
 
 def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                    day: date | str | None = None) -> list[Judgement]:
-    whole = f"{title}\n\n{text}" if title else text
+    whole = normalise(f"{title}\n\n{text}" if title else text)  # one apostrophe, same offsets
     # Whose grades, when a sentence names nobody: the subject, else the most named.
     ranked = sorted(authorities, key=lambda a: (a.role != "primary", -a.mentions,
                                                 a.first_position))
@@ -264,8 +264,15 @@ def _table_row(sentence: str, g: re.Match) -> bool:
         bool(_ROW_SCOPE.search(sentence, 0, g.start()))
 
 
+_SERVICES_ARE = re.compile(r"\b(?:services|social care|social work)\b(?:\s+[\w'’]+){0,3}?\s+"
+                           r"(?:is|are|was|were|remains?)\s+(?:now\s+|still\s+|also\s+)?$",
+                           re.I)
+
+
 def _tied(sentence: str, g: re.Match) -> bool:
     """'good' counts only next to a judgement word or in quotes ('rated "good"')."""
+    if _SERVICES_ARE.search(sentence[max(0, g.start() - 60): g.start()]):
+        return True  # "children's services in Wigan are now good"
     window = sentence[max(0, g.start() - 40): g.end() + 25].lower()
     return bool(re.search(r"\b(rated|judged|graded|rating|judgements?|judgments?|to be|moved|"
                           r"improved to|as good|overall)\b|['\"‘“]good|\bto\s+['\"‘“]?good\b",
