@@ -112,7 +112,7 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
             row = inspected and _table_row(sentence, g)
             if other or _NOT_LA.search(sentence[: g.end() + 60]) or _hoped_for(sentence, g):
                 continue  # another inspectorate's finding, a setting's grade, an ambition
-            if grade == "good" and not (row or judged and _tied(sentence, g)):
+            if grade == "good" and not (row or (judged and _tied(sentence, g))):
                 continue  # "good" is also an ordinary word
             if grade != "good" and not (judged or inspected):
                 continue
