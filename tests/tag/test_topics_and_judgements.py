@@ -205,3 +205,10 @@ def test_services_that_are_good_and_children_in_a_place():
     assert {(g, s) for g, s, _, _ in judgements(
         "Ofsted found that services for vulnerable children in Sandwell are inadequate.")} == {
         ("inadequate", "overall")}  # children in a place are not children in care
+
+
+def test_each_grade_keeps_the_scope_it_was_given_for():
+    text = ("Sandwell council was judged to be 'Good' overall by Ofsted, with 'Outstanding' "
+            "for the impact of leaders, and good for care leavers.")
+    assert {(g, s) for g, s, _, _ in judgements(text)} == {
+        ("good", "overall"), ("outstanding", "leadership"), ("good", "care leavers")}

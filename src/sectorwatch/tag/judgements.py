@@ -124,7 +124,7 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
             who = _subjects(start, sentence, g, authorities) or [primary]
             past = _historic(sentence, g, day)
             news = news or not past
-            for scope in _scopes(sentence, g):
+            for scope in _scopes(sentence, g, [o for o, _ in graded if o is not g]):
                 for code in who:
                     event = Judgement(code, grade, scope,
                                       "full inspection" if past else kind or "full inspection",
@@ -269,17 +269,25 @@ _SERVICES_ARE = re.compile(r"\b(?:services|social care|social work)\b(?:\s+[\w'�
                            re.I)
 
 
+_GOOD_FOR = re.compile(r"\W*(?:for|in)\s+(?:the\s+)?(?:experiences and progress of\s+)?"
+                       r"(?:children who need help and protection|help and protection|"
+                       r"children in care|care leavers|overall effectiveness|"
+                       r"(?:the )?impact of leaders|leadership|adoption|fostering)\b", re.I)
+
+
 def _tied(sentence: str, g: re.Match) -> bool:
     """'good' counts only next to a judgement word or in quotes ('rated "good"')."""
     if _SERVICES_ARE.search(sentence[max(0, g.start() - 60): g.start()]):
         return True  # "children's services in Wigan are now good"
+    if _GOOD_FOR.match(sentence, g.end()):
+        return True  # "and good for care leavers"
     window = sentence[max(0, g.start() - 40): g.end() + 25].lower()
     return bool(re.search(r"\b(rated|judged|graded|rating|judgements?|judgments?|to be|moved|"
                           r"improved to|as good|overall)\b|['\"‘“]good|\bto\s+['\"‘“]?good\b",
                           window))
 
 
-def _scopes(sentence: str, g: re.Match) -> list[str]:
+def _scopes(sentence: str, g: re.Match, others: list[re.Match] = ()) -> list[str]:
     """The sub-judgement (or 'overall') named nearest the grade, else overall; several when
     they share it ("help and protection and leadership were both judged inadequate",
     "rated 'requires improvement' for overall effectiveness, children in care and care
@@ -296,6 +304,10 @@ def _scopes(sentence: str, g: re.Match) -> list[str]:
                     m.end() <= g.start() and re.search(r"\bfrom\W*$", between[:other.start()])):
                 continue  # another grade stands between them: it is that grade's scope
             distance = g.start() - m.end() if m.end() <= g.start() else m.start() - g.end()
+            if any(_owns(sentence, o, m, distance) for o in others
+                   if not re.fullmatch(r"\W*(?:to|into)\W*", sentence[g.end():o.start()])):
+                continue  # "'Good' overall, with 'Outstanding' for leadership"; but a move
+                # "from outstanding to good in leadership" shares its scope
             found.append((distance, m.start(), scope))
     found = _joined(_listed_after(sentence, g, found))
     if not found:
@@ -315,6 +327,17 @@ def _scopes(sentence: str, g: re.Match) -> list[str]:
         if hi > lo:
             return list(dict.fromkeys(f[2] for f in side[lo:hi + 1]))
     return [nearest[2]]
+
+
+def _owns(sentence: str, other: re.Match, m: re.Match, distance: int) -> bool:
+    """Another grade of the sentence holds this scope: it stands next to it, or the scope
+    follows it as what it was given for ("inadequate for leadership")."""
+    if other.end() <= m.start():
+        gap = sentence[other.end():m.start()]
+        if _FOR_SCOPE.fullmatch(gap) and not _GRADE.search(gap):
+            return True
+        return m.start() - other.end() <= 2 < distance  # "'Good' overall"
+    return other.start() - m.end() <= 2 < distance  # "overall 'Good'"
 
 
 def _list_gap(gap: str) -> bool:
