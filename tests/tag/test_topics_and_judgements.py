@@ -202,6 +202,8 @@ def test_services_that_are_good_and_children_in_a_place():
     assert {(g, s) for g, s, _, _ in judgements(
         "Sandwell council's children's services are now good, inspectors have said.")} == {
         ("good", "overall")}
+    assert judgements("Sandwell council's children's services are good at listening to "
+                      "children, Ofsted said.") == []
     assert {(g, s) for g, s, _, _ in judgements(
         "Ofsted found that services for vulnerable children in Sandwell are inadequate.")} == {
         ("inadequate", "overall")}  # children in a place are not children in care

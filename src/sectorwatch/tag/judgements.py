@@ -264,7 +264,8 @@ def _table_row(sentence: str, g: re.Match) -> bool:
         bool(_ROW_SCOPE.search(sentence, 0, g.start()))
 
 
-_SERVICES_ARE = re.compile(r"\b(?:services|social care|social work)\b(?:\s+[\w'’]+){0,3}?\s+"
+_SERVICES_ARE = re.compile(r"\b(?:children's services|children's social care|social care services|"
+                           r"services for (?:vulnerable )?children)\b(?:\s+[\w']+){0,3}?\s+"
                            r"(?:is|are|was|were|remains?)\s+(?:now\s+|still\s+|also\s+)?$",
                            re.I)
 
@@ -277,8 +278,10 @@ _GOOD_FOR = re.compile(r"\W*(?:for|in)\s+(?:the\s+)?(?:experiences and progress 
 
 def _tied(sentence: str, g: re.Match) -> bool:
     """'good' counts only next to a judgement word or in quotes ('rated "good"')."""
-    if _SERVICES_ARE.search(sentence[max(0, g.start() - 60): g.start()]):
-        return True  # "children's services in Wigan are now good"
+    if _SERVICES_ARE.search(sentence[max(0, g.start() - 60): g.start()]) and \
+            re.match(r"\W*(?:$|[,.;:!)'\"’”]|overall\b|by\b|according\b|in all\b)",
+                     sentence[g.end():]):
+        return True  # "children's services in Wigan are now good" (not "good at …")
     if _GOOD_FOR.match(sentence, g.end()):
         return True  # "and good for care leavers"
     window = sentence[max(0, g.start() - 40): g.end() + 25].lower()
