@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from sectorwatch.config import load_config
+from sectorwatch.tag import Tagger
 from sectorwatch.tag.authorities import codes_for, gazetteer, tag_authorities
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -163,3 +165,16 @@ def test_a_long_list_is_taken_whole_in_either_direction():
             + ", ".join(names_) + " and Hampshire County Council.")
     assert set(names(text)) == {"Slough", "Reading", "Kent", "Medway", "Bromley", "Surrey",
                                 "Hampshire"}
+
+
+def test_a_round_up_of_councils_has_no_primary_unless_one_dominates():
+    roundup = ("Ofsted published focused visit letters this week. Inspectors found that "
+               "Wokingham council's children's services had improved. Wokingham has a new "
+               "director. Central Bedfordshire council and Knowsley council were also visited.")
+    assert names(roundup) == {"Wokingham": "mentioned", "Central Bedfordshire": "mentioned",
+                              "Knowsley": "mentioned"}
+    one = roundup + " Wokingham council said it welcomed the letter. Wokingham will act."
+    assert names(one)["Wokingham"] == "primary"
+    tagged = Tagger.from_config(load_config(None)).tag("Latest focused visits", roundup,
+                                                       "2024-04-10")
+    assert {a.role for a in tagged.authorities} == {"mentioned"}

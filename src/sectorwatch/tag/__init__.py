@@ -6,7 +6,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from sectorwatch.tag.authorities import AuthorityTag, gazetteer, tag_authorities
+from sectorwatch.tag.authorities import AuthorityTag, gazetteer, round_up, tag_authorities
 from sectorwatch.tag.judgements import Judgement, tag_judgements
 from sectorwatch.tag.topics import (
     TopicMatcher,
@@ -81,7 +81,9 @@ class Tagger:
         day = parse_day(day)
         authorities = tag_authorities(title, text, midpoint(day))
         judgements = tag_judgements(title, text, authorities, day)
-        subjects = {j.authority for j in judgements if j.authority}
+        many = round_up([a.in_title for a in authorities])
+        subjects = {j.authority for j in judgements  # a round-up's visits: not its subject
+                    if j.authority and (j.grade or not many)}
         if subjects:  # an authority whose inspection the article reports is its subject
             authorities = [a if a.code not in subjects or a.role == "primary" else
                            AuthorityTag(**{**asdict(a), "role": "primary",

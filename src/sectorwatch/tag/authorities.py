@@ -424,6 +424,12 @@ def _cued(whole: str, m: Mention, cue_at: list[int], breaks: list[int],
     return at < len(cue_at) and cue_at[at] < hi
 
 
+def round_up(in_title: list[bool]) -> bool:
+    """Three or more authorities (each: named in the headline?) and none in the headline:
+    a round-up or a national story, not one council's news."""
+    return len(in_title) >= 3 and not any(in_title)
+
+
 def _roles(hits: dict[str, list[Mention]], district_only: dict[str, bool], gaz: Gazetteer,
            length: int) -> list[AuthorityTag]:
     if not hits:
@@ -431,8 +437,13 @@ def _roles(hits: dict[str, list[Mention]], district_only: dict[str, bool], gaz: 
     counts = {code: len(ms) for code, ms in hits.items()}
     top = max(counts.values())
     firsts = {code: min(m.start for m in ms) for code, ms in hits.items()}
-    primaries = {code for code, ms in hits.items()
-                 if any(m.in_title for m in ms) or counts[code] >= max(2, top * 0.5)}
+    if round_up([any(m.in_title for m in ms) for ms in hits.values()]):
+        # "the latest focused visits": a primary must dominate the round-up
+        total = sum(counts.values())
+        primaries = {code for code in hits if counts[code] >= max(3, total * 0.5)}
+    else:
+        primaries = {code for code, ms in hits.items()
+                     if any(m.in_title for m in ms) or counts[code] >= max(2, top * 0.5)}
     if not primaries and len(hits) == 1:  # one council named once is what it is about
         primaries = set(hits)
     tags = []
