@@ -14,12 +14,15 @@ Scores, micro over (article, item) pairs:
 
     python benchmarks/tagging.py [--part dev|test|both] [--mistakes] [--written]
                                  [--speed] [--articles N] [--hostile]
+                                 [--labels FILE [--cache DIR] [--test-ids FILE]]
 
 --mistakes lists each wrong or missed tag (development part only, unless --part test is
 given explicitly). --written scores the texts written for the unit tests instead
 (tests/data/tagging). --speed builds a SQLite store of N articles (default 10,000) from
 those texts and times ``retag`` on it, one core. --hostile times texts built to be slow
 (long lists, runs without full stops) against real articles of the same length.
+--labels scores another set labelled the same way (texts as <id>.txt beside it, its
+frozen test part in test-ids.txt beside it).
 """
 
 from __future__ import annotations
@@ -296,7 +299,18 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--hostile", action="store_true",
                         help="time texts built to be slow against real ones")
+    parser.add_argument("--labels", type=Path, default=LABELS,
+                        help="another labelled set in the same format")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="its texts (default: the labels' folder with --labels)")
+    parser.add_argument("--test-ids", type=Path, default=None,
+                        help="its frozen test part (default: the labels' folder's "
+                             "test-ids.txt with --labels, else none)")
     args = parser.parse_args()
+    labels = args.labels
+    other = labels != LABELS
+    cache = args.cache or (labels.parent if other else CACHE)
+    ids_file = args.test_ids or (labels.parent / "test-ids.txt" if other else TEST_IDS)
     tagger = Tagger.from_config(load_config(None))
     if args.written:
         cases = load_written()
@@ -308,15 +322,15 @@ def main() -> int:
         if args.speed:
             speed(cases, args.articles)
         return 0
-    if not LABELS.exists():
-        print(f"no labels at {LABELS}", file=sys.stderr)
+    if not labels.exists():
+        print(f"no labels at {labels}", file=sys.stderr)
         return 2
-    cases, total = load_real()
-    test_ids = {line.strip() for line in TEST_IDS.read_text().splitlines()
-                if line.strip() and not line.startswith("#")}
+    cases, total = load_real(labels, cache)
+    test_ids = {line.strip() for line in ids_file.read_text().splitlines()
+                if line.strip() and not line.startswith("#")} if ids_file.exists() else set()
     parts = {"dev": [c for c in cases if c["id"] not in test_ids],
              "test": [c for c in cases if c["id"] in test_ids]}
-    print(f"real set: {len(cases)} of {total} labelled articles found in {CACHE} "
+    print(f"real set: {len(cases)} of {total} labelled articles found in {cache} "
           f"(dev {len(parts['dev'])}, test {len(parts['test'])}); "
           f"{sum(len(c['text'].split()) for c in cases) // max(len(cases), 1)} words on average\n")
     if not cases:

@@ -214,3 +214,33 @@ def test_each_grade_keeps_the_scope_it_was_given_for():
             "for the impact of leaders, and good for care leavers.")
     assert {(g, s) for g, s, _, _ in judgements(text)} == {
         ("good", "overall"), ("outstanding", "leadership"), ("good", "care leavers")}
+
+
+def codes_and_grades(text: str, day: str = "2021-10-27") -> set[tuple]:
+    return {(j.authority, j.grade, j.scope)
+            for j in tag_judgements("", text, tag_authorities("", text, day), day)}
+
+
+def test_a_grade_put_before_councils_is_theirs_and_overall():
+    text = ("Ofsted praised good-rated Gateshead council and found progress at 'inadequate' "
+            "Surrey, Newham and Medway councils. It visited five 'inadequate' local "
+            "authorities in all.")
+    assert codes_and_grades(text) == {
+        ("E08000037", "good", "overall"), ("E10000030", "inadequate", "overall"),
+        ("E09000025", "inadequate", "overall"), ("E06000035", "inadequate", "overall")}
+    leavers = "Support for care leavers at the inadequate council of Surrey earns Ofsted praise."
+    assert codes_and_grades(leavers) == {("E10000030", "inadequate", "overall")}
+
+
+def test_the_councils_a_grade_follows_and_ratings_received_for_scopes():
+    text = ("Ofsted has rated West Berkshire council's children's services inadequate. It is "
+            "the third council to be rated inadequate in a week, following Lambeth and "
+            "Cumbria.")
+    assert {c for c, _, _ in codes_and_grades(text, "2015-06-01")} == {
+        "E06000037", "E09000022", "E10000006"}
+    scopes = ("Ofsted inspected Darlington council: Good ratings were received for the impact "
+              "of leaders and overall effectiveness; and an Outstanding rating for the "
+              "experiences and progress of children in care and care leavers.")
+    assert {(g, s) for _, g, s in codes_and_grades(scopes)} == {
+        ("good", "leadership"), ("good", "overall"),
+        ("outstanding", "children in care and care leavers")}

@@ -121,10 +121,15 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
             graded.append((g, grade))
         news = False  # a grade in this sentence that is not looked back on
         for g, grade in graded:
-            who = _subjects(start, sentence, g, authorities) or [primary]
+            epithet = _EPITHET.match(sentence, g.end())  # "'inadequate' Surrey", "good councils"
+            who = _subjects(start, sentence, g, authorities, epithet.end() if epithet else None)
+            if not who and epithet and epithet.group(1):
+                continue  # "five 'inadequate' local authorities": a count, not one council
+            who = who or [primary]
             past = _historic(sentence, g, day)
             news = news or not past
-            for scope in _scopes(sentence, g, [o for o, _ in graded if o is not g]):
+            for scope in (["overall"] if epithet else
+                          _scopes(sentence, g, [o for o, _ in graded if o is not g])):
                 for code in who:
                     event = Judgement(code, grade, scope,
                                       "full inspection" if past else kind or "full inspection",
@@ -175,9 +180,16 @@ def _pieces(text: str, lo: int, hi: int) -> list[tuple[int, str]]:
     return out
 
 
+_EPITHET = re.compile(r"[\"'’”]?(?:-rated|\s+rated)?\s+(?:((?i:councils|local authorities|"
+                      r"authorities))\b|(?i:council|local authority|authority)\b|(?=[A-Z]))")
+"""A grade used of a council ("the 'inadequate' council", "good-rated Gateshead"): the
+council's standing grade, overall; group 1 is a plural ("inadequate councils")."""
+
+
 def _subjects(start: int, sentence: str, g: re.Match,
-              authorities: list[AuthorityTag]) -> list[str]:
-    """Whose grade this is: the authority named nearest before it in the sentence (with any
+              authorities: list[AuthorityTag], epithet_end: int | None = None) -> list[str]:
+    """Whose grade this is: the authorities it is put before ("at 'inadequate' Surrey,
+    Newham and Medway"), else the one named nearest before it in the sentence (with any
     joined to it by 'and' — "Sandwell and Herefordshire both moved to good"), else the
     first named after it."""
     named: dict[int, list[str]] = {}
@@ -187,19 +199,32 @@ def _subjects(start: int, sentence: str, g: re.Match,
                 named.setdefault(pos - start, []).append(tag.code)
                 named[pos - start] = list(dict.fromkeys(named[pos - start]))
     before = sorted(p for p in named if p < g.start())
-    if not before:
-        after = sorted(p for p in named if p > g.end())
-        return named[after[0]] if after else []
+    after = sorted(p for p in named if p > g.end())
+    if epithet_end is not None:
+        if after and after[0] <= epithet_end + 1:
+            before = []  # the grade stands before the names it describes
+        elif re.search(r"[A-Z]", sentence[epithet_end:epithet_end + 1]):
+            return []  # before a name that is not an authority's
+    if not before:  # "rated inadequate, following Lambeth and Cumbria": all that list
+        group = after[:1]
+        for p in after[1:]:
+            if not _joined_names(sentence[group[-1]: p]):
+                break
+            group.append(p)
+        return list(dict.fromkeys(code for p in group for code in named[p]))
     if re.search(r"\b(its|their)\b", sentence[before[-1]: g.start()]):
         return named[before[0]]  # "…after Ofsted judged its services": the subject's
     group = [before[-1]]
     for p in reversed(before[:-1]):
-        gap = sentence[p: group[0]]
-        if re.fullmatch(r"[^.;]{0,40}?(,|\band\b)\s*", gap[gap.find(" ") if " " in gap else 0:]):
-            group.insert(0, p)
-        else:
+        if not _joined_names(sentence[p: group[0]]):
             break
+        group.insert(0, p)
     return list(dict.fromkeys(code for p in group for code in named[p]))
+
+
+def _joined_names(gap: str) -> bool:
+    """The text from one name to the next joins them: "Sandwell and Herefordshire"."""
+    return bool(re.fullmatch(r"[^.;]{0,40}?(,|\band\b)\s*", re.sub(r"^[\w'’-]+", "", gap)))
 
 
 def _authorities_in(start: int, length: int, authorities: list[AuthorityTag]) -> list[str]:
@@ -227,7 +252,7 @@ _HOPED = re.compile(
     r"\b(?:target\w*|ambitions?|ambitious|aims?|aiming|aspir\w+|wants?|hopes?|hoping|"
     r"strive|striving|goal|on track|working towards|determined|plans? to|intends?|"
     r"not just|ultimately|to (?:move|become|get|achieve|reach)|"
-    r"(?:needs?|had|has|have) to be|could be|would be|will be|to be rated)\b[^.;]{0,90}$",
+    r"(?:needs?|had|has|have) to be|could be|would be|will be)\b[^.;]{0,90}$",
     re.IGNORECASE)
 _OTHER_INSPECTORATE = re.compile(
     r"\b(HMI Probation|Probation|HMICFRS|Care Inspectorate|CIW|Estyn|Education Scotland|"
@@ -285,7 +310,7 @@ def _tied(sentence: str, g: re.Match) -> bool:
     if _GOOD_FOR.match(sentence, g.end()):
         return True  # "and good for care leavers"
     window = sentence[max(0, g.start() - 40): g.end() + 25].lower()
-    return bool(re.search(r"\b(rated|judged|graded|rating|judgements?|judgments?|to be|moved|"
+    return bool(re.search(r"\b(rated|judged|graded|ratings?|judgements?|judgments?|to be|moved|"
                           r"improved to|as good|overall)\b|['\"‘“]good|\bto\s+['\"‘“]?good\b",
                           window))
 
@@ -352,7 +377,8 @@ def _list_gap(gap: str) -> bool:
 
 
 _FOR_SCOPE = re.compile(r"\W*(?:to\W+(?:outstanding|good|requires improvement|inadequate)\W*)?"
-                        r"(?:ratings?|judge?ments?|grades?)?\W*(?:both\s+|also\s+)?"
+                        r"(?:ratings?|judge?ments?|grades?)?\W*"
+                        r"(?:(?:were|was)\s+(?:received|given|awarded)\s+)?(?:both\s+|also\s+)?"
                         r"(?:for|in|around|across)\b[^.;]{0,40}", re.I)
 
 
@@ -373,7 +399,7 @@ def _listed_after(sentence: str, g: re.Match,
         elif kept:
             break
         end = f[1] + 1
-    return before + kept
+    return kept or before  # "an Outstanding rating for care leavers": its own scope
 
 
 def _joined(found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
