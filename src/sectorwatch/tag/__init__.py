@@ -84,7 +84,8 @@ class Tagger:
         many = round_up([a.in_title for a in authorities])
         subjects = {j.authority for j in judgements  # a round-up's visits: not its subject
                     if j.authority and (j.grade or not many)}
-        if subjects:  # an authority whose inspection the article reports is its subject
+        if subjects and not any(a.role == "primary" for a in authorities):
+            # nobody stands out by name: an authority whose grade it reports is its subject
             authorities = [a if a.code not in subjects or a.role == "primary" else
                            AuthorityTag(**{**asdict(a), "role": "primary",
                                            "evidence": a.evidence})
