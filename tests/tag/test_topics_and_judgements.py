@@ -244,3 +244,11 @@ def test_the_councils_a_grade_follows_and_ratings_received_for_scopes():
     assert {(g, s) for _, g, s in codes_and_grades(scopes)} == {
         ("good", "leadership"), ("good", "overall"),
         ("outstanding", "children in care and care leavers")}
+
+
+def test_a_list_of_the_frameworks_long_judgement_names_shares_its_grade():
+    text = ("Ofsted inspected Darlington council. Good ratings were received for the impact of "
+            "leaders on social work practice with children and families, the experiences and "
+            "progress of children who need help and protection and overall effectiveness.")
+    assert {(g, s) for _, g, s in codes_and_grades(text)} == {
+        ("good", "leadership"), ("good", "help and protection"), ("good", "overall")}

@@ -368,8 +368,14 @@ def _owns(sentence: str, other: re.Match, m: re.Match, distance: int) -> bool:
     return other.start() - m.end() <= 2 < distance  # "overall 'Good'"
 
 
+_FORMAL = re.compile(r"\b(?:on social work practice with children and families|"
+                     r"(?:the )?experiences and progress of(?: children(?: who need)?)?)\b", re.I)
+"""The framework's long names for its judgements, which a list of them repeats."""
+
+
 def _list_gap(gap: str) -> bool:
     """Text between two scopes of one list: short, joined by a comma or 'and'."""
+    gap = _FORMAL.sub("", gap)
     return len(gap) <= 100 and bool(re.search(r",|\band\b|\balso\b", gap)) and \
         not re.search(r"\b(?:rated|rating|judged|graded|found|deemed|was|were|is|are|with|"
                       r"ofsted|inspectors?|because|due|after|when|since|but|while|although)\b"
