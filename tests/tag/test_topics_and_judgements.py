@@ -252,3 +252,13 @@ def test_a_list_of_the_frameworks_long_judgement_names_shares_its_grade():
             "progress of children who need help and protection and overall effectiveness.")
     assert {(g, s) for _, g, s in codes_and_grades(text)} == {
         ("good", "leadership"), ("good", "help and protection"), ("good", "overall")}
+
+
+def test_a_count_of_councils_is_the_councils_the_article_names():
+    text = ("Ofsted inspectors have rated children's services at three councils as 'good'. "
+            "Stockport council, Merton council and Central Bedfordshire council were visited "
+            "in June.")
+    assert {c for c, _, _ in codes_and_grades(text)} == {"E08000007", "E09000024",
+                                                         "E06000056"}
+    two = text.replace("three councils", "two councils")
+    assert {c for c, _, _ in codes_and_grades(two)} == {"E08000007"}  # not those three

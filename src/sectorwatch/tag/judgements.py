@@ -40,6 +40,9 @@ _SCOPES = (
     (re.compile(r"\b(leadership|leaders|management and governance)\b", re.I), "leadership"),
     (re.compile(r"\bfostering\b", re.I), "fostering"),
 )
+_NUMBERS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_SEVERAL = re.compile(r"\b(" + "|".join(_NUMBERS) + r"|\d{1,2}|both)\s+(?:\w+\s+)?"
+                      r"(?:councils|local authorities|authorities)\b", re.I)
 _OVERALL = re.compile(r"\boverall\b|\boverall effectiveness\b", re.I)
 _BEFORE_HISTORY = re.compile(r"\b(since|from)\W+$|\bsince\b", re.I)
 _ANY_HISTORY = re.compile(r"\b(previous(?:ly)?|last (?:full )?inspection|last year|had been|"
@@ -91,6 +94,7 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
     ranked = sorted(authorities, key=lambda a: (a.role != "primary", -a.mentions,
                                                 a.first_position))
     primary = ranked[0].code if ranked else None
+    primaries = [a.code for a in ranked if a.role == "primary"]
     inspected = bool(_AUTHORITATIVE.search(whole))
     if _NOT_LA.search(title) and not _LA_WORK.search(whole):
         return []  # a school's or nursery's inspection, not a council's
@@ -125,6 +129,8 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
             who = _subjects(start, sentence, g, authorities, epithet.end() if epithet else None)
             if not who and epithet and epithet.group(1):
                 continue  # "five 'inadequate' local authorities": a count, not one council
+            if not who:  # "children's services at three councils rated 'good'": those named
+                who = _counted(sentence, [[a.code for a in ranked], primaries])
             who = who or [primary]
             past = _historic(sentence, g, day)
             news = news or not past
@@ -145,6 +151,17 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                 if not any(e.kind == kind and e.authority == code for e in events.values()):
                     events.setdefault(event.key, event)
     return _merged(list(events.values()))
+
+
+def _counted(sentence: str, choices: list[list[str]]) -> list[str]:
+    """The authorities a count of councils means ("three councils"): the first of
+    ``choices`` that has that many."""
+    m = _SEVERAL.search(sentence)
+    if not m:
+        return []
+    word = m.group(1).lower()
+    n = 2 if word == "both" else int(word) if word.isdigit() else _NUMBERS.index(word) + 2
+    return next((codes for codes in choices if len(codes) == n), [])
 
 
 def _merged(events: list[Judgement]) -> list[Judgement]:
