@@ -134,6 +134,10 @@ def test_an_employer_named_only_in_a_job_title_is_not_the_story():
     assert set(names(text)) == {"Wiltshire"}
     alone = "Achieving for Children, which runs children's services in Kingston, hired staff."
     assert "Kingston upon Thames" in names(alone)  # nobody else named: it is the story
+    chair = ("Lancashire County Council's improvement board is chaired by a former director "
+             "of children's services for Cheshire East Council. The review was written by "
+             "Alan Wood, the director of children's services in Hackney.")
+    assert set(names(chair)) == {"Lancashire"}
 
 
 def test_the_former_council_beside_its_successor_is_history():

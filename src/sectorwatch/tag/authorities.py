@@ -255,7 +255,7 @@ _ORG_BEFORE = re.compile(
     r"sentenced|jailed)\b[^.\n]{0,40}\b(?:in|at)|\bUniversity of)\s+$", re.IGNORECASE)
 _EMPLOYER_BEFORE = re.compile(
     r"\b(?:chief executive|director|head|chair(?:man|woman)?|manager|executive|officer|"
-    r"president|employee|adviser|former \w+)(?: of [\w' ]{1,40}?)?\s+(?:of|at|from)\s+"
+    r"president|employee|adviser|former \w+)(?: of [\w' ]{1,40}?)?\s+(?:of|at|from|for|in)\s+"
     r"(?:the\s+)?$", re.IGNORECASE)
 _EMPLOYER_AFTER = re.compile(r"^(?:'s)?(?:\s+[A-Z]{2,3})?(?:'s)?\s+(?:chief executive|"
                              r"director|head|chair|leader|boss)\b", re.IGNORECASE)
