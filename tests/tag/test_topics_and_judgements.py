@@ -262,3 +262,10 @@ def test_a_count_of_councils_is_the_councils_the_article_names():
                                                          "E06000056"}
     two = text.replace("three councils", "two councils")
     assert {c for c, _, _ in codes_and_grades(two)} == {"E08000007"}  # not those three
+
+
+def test_the_name_of_an_old_inspection_is_not_a_scope():
+    text = ("A notice followed an Ofsted inspection of safeguarding and looked-after "
+            "children's services at Cumbria County Council, which judged the service to be "
+            "inadequate.")
+    assert codes_and_grades(text, "2012-09-01") == {("E10000006", "inadequate", "overall")}

@@ -43,6 +43,8 @@ _SCOPES = (
 _NUMBERS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 _SEVERAL = re.compile(r"\b(" + "|".join(_NUMBERS) + r"|\d{1,2}|both)\s+(?:\w+\s+)?"
                       r"(?:councils|local authorities|authorities)\b", re.I)
+_FRAMEWORK_NAME = re.compile(r"\b(?:inspections?|reviews?) of safeguarding and looked[- ]after "
+                             r"children(?:'s)?(?: services)?\b", re.I)
 _OVERALL = re.compile(r"\boverall\b|\boverall effectiveness\b", re.I)
 _BEFORE_HISTORY = re.compile(r"\b(since|from)\W+$|\bsince\b", re.I)
 _ANY_HISTORY = re.compile(r"\b(previous(?:ly)?|last (?:full )?inspection|last year|had been|"
@@ -339,8 +341,12 @@ def _scopes(sentence: str, g: re.Match, others: list[re.Match] = ()) -> list[str
     leavers, and help and protection")."""
     lo, hi = max(0, g.start() - 90), min(len(sentence), g.end() + 200)
     found: list[tuple[int, int, str]] = []
+    named = [(n.start(), n.end()) for n in _FRAMEWORK_NAME.finditer(sentence)]
     for pattern, scope in ((_OVERALL, "overall"), *_SCOPES):
         for m in pattern.finditer(sentence, lo, hi):
+            if any(a <= m.start() < b for a, b in named):
+                continue  # "an inspection of safeguarding and looked-after children's
+                # services" names the inspection (2009-2012), not a sub-judgement
             between = (sentence[m.end():g.start()] if m.end() <= g.start()
                        else sentence[g.end():m.start()])
             other = _GRADE.search(between)
