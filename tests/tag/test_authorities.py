@@ -182,3 +182,9 @@ def test_a_round_up_of_councils_has_no_primary_unless_one_dominates():
     tagged = Tagger.from_config(load_config(None)).tag("Latest focused visits", roundup,
                                                        "2024-04-10")
     assert {a.role for a in tagged.authorities} == {"mentioned"}
+
+
+def test_a_district_named_before_its_unitary_existed_means_the_county_it_replaced():
+    text = "Richmondshire's youth clubs will close, the council's children's services said."
+    assert {t.code for t in tag_authorities("", text, "2019-05-01")} == {"E10000023"}
+    assert {t.code for t in tag_authorities("", text, "2024-05-01")} == {"E06000065"}

@@ -392,7 +392,10 @@ def _alive(code: str, day: str | None, gaz: Gazetteer, depth: int = 0) -> list[s
     if info is None or not day or depth > 3:
         return [code]
     if info.get("start") and day < info["start"]:
-        return []
+        # Before it existed: the one council it replaced ("Richmondshire" in 2019 is North
+        # Yorkshire County Council), else nothing (a trust's name, BCP's three councils).
+        before = [c for c, i in gaz.authorities.items() if code in (i.get("replaced_by") or ())]
+        return _alive(before[0], day, gaz, depth + 1) if len(before) == 1 else []
     if info.get("end") and day > info["end"]:
         return [c for s in info.get("replaced_by") or [] for c in _alive(s, day, gaz, depth + 1)]
     return [code]
