@@ -269,3 +269,13 @@ def test_the_name_of_an_old_inspection_is_not_a_scope():
             "children's services at Cumbria County Council, which judged the service to be "
             "inadequate.")
     assert codes_and_grades(text, "2012-09-01") == {("E10000006", "inadequate", "overall")}
+
+
+def test_a_headlines_second_grade_is_not_a_second_overall_grade():
+    title = "Ofsted finds Trafford's services are 'inadequate' and 'require improvement'"
+    text = ("Ofsted has rated Trafford Council's children's services 'inadequate' for "
+            "overall effectiveness. The services 'require improvement to be good' for "
+            "children who need help and protection.")
+    found = {(j.grade, j.scope) for j in tag_judgements(
+        title, text, tag_authorities(title, text, "2019-05-08"), "2019-05-08")}
+    assert found == {("inadequate", "overall"), ("requires improvement", "help and protection")}

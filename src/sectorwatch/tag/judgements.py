@@ -48,6 +48,7 @@ _FRAMEWORK_NAME = re.compile(r"\b(?:inspections?|reviews?) of safeguarding and l
 _OVERALL = re.compile(r"\boverall\b|\boverall effectiveness\b", re.I)
 _BEFORE_HISTORY = re.compile(r"\b(since|from)\W+$|\bsince\b", re.I)
 _ANY_HISTORY = re.compile(r"\b(previous(?:ly)?|last (?:full )?inspection|last year|had been|"
+                          r"in the past|"
                           r"former(?:ly)?|at the time|years? ago|years? after|"
                           r"years? (?:since|earlier))\b", re.I)
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
@@ -105,6 +106,8 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
     if not triggers:
         return []
     months = _article_months(whole, day)
+    implicit: set[tuple] = set()  # overall only because no scope was named beside the grade
+    stated: set[tuple] = set()  # its scope named
     for start, sentence in _sentences(whole):
         at = bisect.bisect_left(triggers, start)
         if at == len(triggers) or triggers[at] >= start + len(sentence):
@@ -136,8 +139,10 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
             who = who or [primary]
             past = _historic(sentence, g, day)
             news = news or not past
-            for scope in (["overall"] if epithet else
-                          _scopes(sentence, g, [o for o, _ in graded if o is not g])):
+            scopes = (["overall"] if epithet else
+                      _scopes(sentence, g, [o for o, _ in graded if o is not g]))
+            explicit = epithet or scopes != ["overall"] or _OVERALL.search(_around(sentence, g))
+            for scope in scopes:
                 for code in who:
                     event = Judgement(code, grade, scope,
                                       "full inspection" if past else kind or "full inspection",
@@ -146,13 +151,31 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                                       past)
                     if event.key not in events or events[event.key].past > past:
                         events[event.key] = event
+                    (stated if explicit else implicit).add(event.key)
         if kind and not news and not _NOT_LA.search(sentence):
             for code in _authorities_in(start, len(sentence), authorities) or [primary]:
                 event = Judgement(code, None, "overall", kind, _when(sentence, day, months),
                                   (kind, start))
                 if not any(e.kind == kind and e.authority == code for e in events.values()):
                     events.setdefault(event.key, event)
-    return _merged(list(events.values()))
+    return _merged(_one_overall(list(events.values()), implicit - stated))
+
+
+def _one_overall(events: list[Judgement], implicit: set[tuple]) -> list[Judgement]:
+    """One inspection has one overall grade: where an authority has two, drop one that is
+    overall only by default and that the article also gives to a named sub-judgement (a
+    headline's "'inadequate' and 'requires improvement'" over a body that says which)."""
+    out = []
+    for e in events:
+        rivals = [o for o in events if o.authority == e.authority and o.scope == "overall"
+                  and not o.past and o.kind == e.kind and o.grade and o.grade != e.grade
+                  and o.key not in implicit]
+        scoped = any(o.authority == e.authority and o.grade == e.grade and o.scope != "overall"
+                     for o in events)
+        if e.scope == "overall" and not e.past and e.key in implicit and rivals and scoped:
+            continue
+        out.append(e)
+    return out
 
 
 def _counted(sentence: str, choices: list[list[str]]) -> list[str]:
