@@ -279,3 +279,9 @@ def test_a_headlines_second_grade_is_not_a_second_overall_grade():
     found = {(j.grade, j.scope) for j in tag_judgements(
         title, text, tag_authorities(title, text, "2019-05-08"), "2019-05-08")}
     assert found == {("inadequate", "overall"), ("requires improvement", "help and protection")}
+
+
+def test_a_named_judgement_that_is_good_and_a_count_of_categories():
+    text = ("Ofsted said Hull council's capacity to improve is good. Seven of 22 categories "
+            "were rated good.")
+    assert codes_and_grades(text, "2011-01-01") == {("E06000010", "good", "capacity to improve")}

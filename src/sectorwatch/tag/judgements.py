@@ -57,7 +57,9 @@ _LA_WORK = re.compile(r"\b(children's services|children's social care|local auth
 _STATISTIC = re.compile(r"\b(?:good|outstanding|inadequate|improvement)\s+or\s+\w|"
                         r"\bor\s+(?:good|outstanding|inadequate)\b|%|per cent|"
                         r"\b(?:councils|local authorities|authorities|children's homes)\b"
-                        r"[^.]{0,25}\b(?:are|were|was)\b", re.I)
+                        r"[^.]{0,25}\b(?:are|were|was)\b|"
+                        r"\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten) of (?:the )?"
+                        r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten)\b", re.I)
 _AUTHORITATIVE = re.compile(r"\b(ofsted|inspection|inspectors?|care inspectorate)\b", re.I)
 _NOT_LA = re.compile(r"\b(school|nursery|academy|college|children's home|care home|"
                      r"childminder|pre-school|hospital|prison|setting|childcare|early years)\b",
@@ -118,7 +120,8 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
         graded = []
         for g in _GRADE.finditer(sentence):
             grade = _grade(g.group())
-            row = inspected and _table_row(sentence, g)
+            row = inspected and (_table_row(sentence, g) or bool(_SCOPE_IS.search(
+                sentence, max(0, g.start() - 50), g.start())))  # "capacity to improve is good"
             if other or _NOT_LA.search(sentence[: g.end() + 60]) or _hoped_for(sentence, g):
                 continue  # another inspectorate's finding, a setting's grade, an ambition
             if grade == "good" and not (row or (judged and _tied(sentence, g))):
@@ -321,7 +324,10 @@ def _grade(word: str) -> str:
 
 
 _ROW_SCOPE = re.compile(r"\b(overall effectiveness|impact of leaders|help and protection|"
-                        r"children in care|care leavers|leadership|adoption|fostering)\b", re.I)
+                        r"children in care|care leavers|leadership|adoption|fostering|"
+                        r"capacity to improve)\b", re.I)
+_SCOPE_IS = re.compile(_ROW_SCOPE.pattern + r"(?:\s+services)?\s+(?:is|are|was|were)\s+"
+                       r"(?:now\s+|also\s+)?['\"‘“]?$", re.I)
 
 
 def _table_row(sentence: str, g: re.Match) -> bool:
