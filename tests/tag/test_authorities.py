@@ -122,7 +122,7 @@ def test_names_inside_other_bodies_names_are_not_authorities():
     text = ("Torbay Council's children's services were inspected by Ofsted. The work is shared "
             "with the Torbay and South Devon NHS Foundation Trust, and a case was heard at "
             "Plymouth Crown Court. The MP for Reading East asked a question. "
-            "The Bristol Evening Post covered it.")
+            "The Bristol Evening Post covered it. A choir from The Westminster School sang.")
     assert names(text) == {"Torbay": "primary"}
 
 

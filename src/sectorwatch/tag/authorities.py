@@ -245,7 +245,7 @@ def tag_authorities(title: str, text: str, day: date | str | None = None,
 _YEARS = re.compile(r"\b(?:19[89]\d|20\d\d)\b")
 _ORG_AFTER = re.compile(
     r"(?:\s+(?:and|\+)\s+[A-Z][\w']+(?:\s+[A-Z][\w']+){0,2})?\s+(?:[A-Z][\w']+\s+){0,3}?"
-    r"(?:NHS|Foundation Trust|Police|Constabulary|University|College|Hospitals?|"
+    r"(?:NHS|Foundation Trust|Police|Constabulary|University|College|School|Academy|Hospitals?|"
     r"Safeguarding (?:Children )?(?:Board|Partnership)|LSCB|LSCP|CCG|ICB|Integrated Care|"
     r"Clinical Commissioning|Fire|Healthcare|Crown Court|Magistrates|Family Court|"
     r"Youth Court|Coroner|MP|Evening Post|Echo|Gazette|Advertiser|Herald|Chronicle|"
@@ -387,7 +387,7 @@ def _resolve(aliases: list[Alias], day: str | None, gaz: Gazetteer) -> tuple[str
 
 def _alive(code: str, day: str | None, gaz: Gazetteer, depth: int = 0) -> list[str]:
     """The authority that ``code`` is on ``day``: itself, its successors once it was
-    abolished, or nothing before it existed (a trust's name lists every council it served)."""
+    abolished, the one council it replaced before it existed, or nothing."""
     info = gaz.authorities.get(code)
     if info is None or not day or depth > 3:
         return [code]
