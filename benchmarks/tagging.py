@@ -60,6 +60,7 @@ SCOPES = (
     (r"fostering|carers", "fostering"),
     (r"children in care|looked.after|children looked after|permanence", "children in care"),
     (r"leader|leadership|management|governance", "leadership"),
+    (r"keeping children safe|staying safe", "staying safe"),
 )
 
 

@@ -188,3 +188,9 @@ def test_a_district_named_before_its_unitary_existed_means_the_county_it_replace
     text = "Richmondshire's youth clubs will close, the council's children's services said."
     assert {t.code for t in tag_authorities("", text, "2019-05-01")} == {"E10000023"}
     assert {t.code for t in tag_authorities("", text, "2024-05-01")} == {"E06000065"}
+
+
+def test_a_place_named_to_locate_another_council_is_not_tagged():
+    text = ("Two councils, Waltham Forest in London and St Helens in Lancashire, received "
+            "'requires improvement' from Ofsted for children's services.")
+    assert set(names(text, "2015-01-23")) == {"Waltham Forest", "St Helens"}

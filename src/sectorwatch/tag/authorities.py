@@ -230,6 +230,7 @@ def tag_authorities(title: str, text: str, day: date | str | None = None,
         (accepted if ok else rejected).append((m, codes))
     accepted += _listed_with(whole, accepted, rejected)
     accepted = _without_employers(whole, accepted)
+    accepted = _without_locators(whole, accepted)
     if len({c for _, codes in accepted for c in codes}) > 1:  # "the former Cumbria County
         accepted = [(m, codes) for m, codes in accepted  # Council": the past, not the news
                     if not _FORMER.search(whole, max(0, m.start - 12), m.start)]
@@ -371,6 +372,23 @@ def _without_employers(whole: str, accepted: list) -> list:
     if len(only) == len(by_code):
         return accepted  # nobody else is named: the employer is what there is
     return [(m, codes) for m, codes in accepted if not set(codes) <= only]
+
+
+_LOCATOR = re.compile(r",?\s+in\s+(?:the\s+)?$")
+
+
+def _without_locators(whole: str, accepted: list) -> list:
+    """Drop a place named only to say where another council is ("St Helens in Lancashire",
+    "Hull City Council, in East Yorkshire")."""
+    ends = {m.start + len(m.phrase): set(codes) for m, codes in accepted}
+    out = []
+    for m, codes in accepted:
+        at = _LOCATOR.search(whole, max(0, m.start - 12), m.start)
+        located = ends.get(at.start()) if at else None
+        if located is not None and not located & set(codes):
+            continue
+        out.append((m, codes))
+    return out
 
 
 def _resolve(aliases: list[Alias], day: str | None, gaz: Gazetteer) -> tuple[str, ...]:

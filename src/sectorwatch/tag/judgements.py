@@ -34,15 +34,18 @@ _SCOPES = (
     (re.compile(r"\bcare leavers?\b|\bleaving care\b", re.I), "care leavers"),
     (re.compile(r"\bhelp and protection\b|\bchild protection\b|\bneed of protection\b|"
                 r"\bsafeguarding\b", re.I), "help and protection"),
-    (re.compile(r"\b(children in (?:our )?care|children looked after|"
+    (re.compile(r"\b(children in (?:our )?care|children (?:being )?looked after|"
                 r"looked[- ]after children)\b", re.I), "children in care"),
     (re.compile(r"\bcapacity to improve\b", re.I), "capacity to improve"),
+    (re.compile(r"\b(keeping children safe|staying safe)\b", re.I), "staying safe"),  # 2008
     (re.compile(r"\b(leadership|leaders|management and governance)\b", re.I), "leadership"),
     (re.compile(r"\bfostering\b", re.I), "fostering"),
 )
 _NUMBERS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_BODIES = r"(?:councils|local authorit(?:ies|y areas)|authorities|boroughs|departments)"
 _SEVERAL = re.compile(r"\b(" + "|".join(_NUMBERS) + r"|\d{1,2}|both)\s+(?:\w+\s+)?"
-                      r"(?:councils|local authorities|authorities)\b", re.I)
+                      + _BODIES + r"\b", re.I)
+_PLURAL = re.compile(r"\b" + _BODIES + r"\b", re.I)
 _FRAMEWORK_NAME = re.compile(r"\b(?:inspections?|reviews?) of safeguarding and looked[- ]after "
                              r"children(?:'s)?(?: services)?\b", re.I)
 _OVERALL = re.compile(r"\boverall\b|\boverall effectiveness\b", re.I)
@@ -54,8 +57,8 @@ _ANY_HISTORY = re.compile(r"\b(previous(?:ly)?|last (?:full )?inspection|last ye
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 _LA_WORK = re.compile(r"\b(children's services|children's social care|local authority|"
                       r"children's trust|help and protection)\b", re.I)
-_STATISTIC = re.compile(r"\b(?:good|outstanding|inadequate|improvement)\s+or\s+\w|"
-                        r"\bor\s+(?:good|outstanding|inadequate)\b|%|per cent|"
+_STATISTIC = re.compile(r"\b(?:good|outstanding|inadequate|improvement)['\"’”]?\s+or\s+\w|"
+                        r"\bor\s+['\"‘“]?(?:good|outstanding|inadequate)\b|%|per cent|"
                         r"\b(?:councils|local authorities|authorities|children's homes)\b"
                         r"[^.]{0,25}\b(?:are|were|was)\b|"
                         r"\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten) of (?:the )?"
@@ -139,6 +142,8 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                 continue  # "five 'inadequate' local authorities": a count, not one council
             if not who:  # "children's services at three councils rated 'good'": those named
                 who = _counted(sentence, [[a.code for a in ranked], primaries])
+                if not who and _PLURAL.search(sentence):
+                    continue  # "four local authority areas judged inadequate": not one named
             who = who or [primary]
             past = _historic(sentence, g, day)
             news = news or not past
@@ -243,6 +248,8 @@ def _subjects(start: int, sentence: str, g: re.Match,
             if start <= pos < start + len(sentence):
                 named.setdefault(pos - start, []).append(tag.code)
                 named[pos - start] = list(dict.fromkeys(named[pos - start]))
+    if any(len(codes) == 1 for codes in named.values()):  # a shared service's or trust's
+        named = {p: codes for p, codes in named.items() if len(codes) == 1}  # name gives way
     before = sorted(p for p in named if p < g.start())
     after = sorted(p for p in named if p > g.end())
     if epithet_end is not None:
@@ -389,6 +396,9 @@ def _scopes(sentence: str, g: re.Match, others: list[re.Match] = ()) -> list[str
                 continue  # "'Good' overall, with 'Outstanding' for leadership"; but a move
                 # "from outstanding to good in leadership" shares its scope
             found.append((distance, m.start(), scope))
+    if re.search(r"\boverall\W{0,3}$", sentence[max(0, g.start() - 12):g.start()], re.I) or \
+            re.match(r"\W{0,3}overall\b", sentence[g.end():g.end() + 12], re.I):
+        return ["overall"]  # "rated 'overall good' for its work with children in care"
     found = _joined(_listed_after(sentence, g, found))
     if not found:
         return ["overall"]
@@ -428,6 +438,8 @@ _FORMAL = re.compile(r"\b(?:on social work practice with children and families|"
 def _list_gap(gap: str) -> bool:
     """Text between two scopes of one list: short, joined by a comma or 'and'."""
     gap = _FORMAL.sub("", gap)
+    for pattern, _ in _SCOPES:  # the scope's own words ("looked after") are not the gap's
+        gap = pattern.sub("", gap)
     return len(gap) <= 100 and bool(re.search(r",|\band\b|\balso\b", gap)) and \
         not re.search(r"\b(?:rated|rating|judged|graded|found|deemed|was|were|is|are|with|"
                       r"ofsted|inspectors?|because|due|after|when|since|but|while|although)\b"
@@ -437,7 +449,7 @@ def _list_gap(gap: str) -> bool:
 _FOR_SCOPE = re.compile(r"\W*(?:to\W+(?:outstanding|good|requires improvement|inadequate)\W*)?"
                         r"(?:ratings?|judge?ments?|grades?)?\W*"
                         r"(?:(?:were|was)\s+(?:received|given|awarded)\s+)?(?:both\s+|also\s+)?"
-                        r"(?:for|in|around|across)\b[^.;]{0,40}", re.I)
+                        r"(?:for|in|around|across)\b[^.;]{0,60}", re.I)
 
 
 def _listed_after(sentence: str, g: re.Match,
@@ -452,7 +464,8 @@ def _listed_after(sentence: str, g: re.Match,
     for f in after:
         gap = re.sub(r"^\w*", "", sentence[end:f[1]])  # from past the previous scope's word
         if (not kept and _FOR_SCOPE.fullmatch(gap) and not re.search(r"\bfor\s+\w+ing\b", gap)) \
-                or (kept and _list_gap(gap)):  # "inadequate for failing care leavers": why
+                or (kept and _list_gap(sentence[kept[-1][1]:f[1]])):  # "inadequate for
+            # failing care leavers": a reason why, not a scope
             kept.append(f)
         elif kept:
             break
