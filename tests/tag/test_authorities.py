@@ -194,3 +194,12 @@ def test_a_place_named_to_locate_another_council_is_not_tagged():
     text = ("Two councils, Waltham Forest in London and St Helens in Lancashire, received "
             "'requires improvement' from Ofsted for children's services.")
     assert set(names(text, "2015-01-23")) == {"Waltham Forest", "St Helens"}
+
+
+def test_a_short_form_and_a_place_on_the_outskirts():
+    text = ("Children's centres in Sutton Coldfield face closure, Birmingham City Council "
+            "said. Parents in Sutton are worried about the council's plans.")
+    assert set(names(text, "2017-07-13")) == {"Birmingham"}
+    home = ("A children's home is planned on the outskirts of Wolverhampton. Staffordshire "
+            "County Council said it needs more places for children in care.")
+    assert set(names(home, "2023-08-13")) == {"Staffordshire"}

@@ -84,8 +84,9 @@ class Tagger:
         many = round_up([a.in_title for a in authorities])
         subjects = {j.authority for j in judgements  # a round-up's visits: not its subject
                     if j.authority and (j.grade or not many)}
-        if subjects and not any(a.role == "primary" for a in authorities):
+        if 0 < len(subjects) <= 3 and not any(a.role == "primary" for a in authorities):
             # nobody stands out by name: an authority whose grade it reports is its subject
+            # (not when it lists the grades of many: that is a round-up)
             authorities = [a if a.code not in subjects or a.role == "primary" else
                            AuthorityTag(**{**asdict(a), "role": "primary",
                                            "evidence": a.evidence})

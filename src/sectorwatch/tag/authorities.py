@@ -231,6 +231,7 @@ def tag_authorities(title: str, text: str, day: date | str | None = None,
     accepted += _listed_with(whole, accepted, rejected)
     accepted = _without_employers(whole, accepted)
     accepted = _without_locators(whole, accepted)
+    accepted = _short_forms(accepted)
     if len({c for _, codes in accepted for c in codes}) > 1:  # "the former Cumbria County
         accepted = [(m, codes) for m, codes in accepted  # Council": the past, not the news
                     if not _FORMER.search(whole, max(0, m.start - 12), m.start)]
@@ -375,18 +376,39 @@ def _without_employers(whole: str, accepted: list) -> list:
 
 
 _LOCATOR = re.compile(r",?\s+in\s+(?:the\s+)?$")
+_OUTSKIRTS = re.compile(r"\b(?:outskirts of|on the edge of|on the border with)\s+$", re.I)
 
 
 def _without_locators(whole: str, accepted: list) -> list:
     """Drop a place named only to say where another council is ("St Helens in Lancashire",
     "Hull City Council, in East Yorkshire")."""
     ends = {m.start + len(m.phrase): set(codes) for m, codes in accepted}
+    every = {c for _, codes in accepted for c in codes}
     out = []
     for m, codes in accepted:
         at = _LOCATOR.search(whole, max(0, m.start - 12), m.start)
         located = ends.get(at.start()) if at else None
         if located is not None and not located & set(codes):
             continue
+        if _OUTSKIRTS.search(whole, max(0, m.start - 20), m.start) and every - set(codes):
+            continue  # "a home on the outskirts of Wolverhampton", run by another council
+        out.append((m, codes))
+    return out
+
+
+def _short_forms(accepted: list) -> list:
+    """A bare name that begins a longer place named in the same article is its short form:
+    "Sutton" after "Sutton Coldfield" is Birmingham's town, not the London borough."""
+    longer: dict[str, tuple[str, ...]] = {}
+    for m, codes in accepted:
+        words = m.phrase.casefold().split()
+        for n in range(1, len(words)):
+            longer.setdefault(" ".join(words[:n]), tuple(codes))
+    out = []
+    for m, codes in accepted:
+        key = m.phrase.casefold().removesuffix("'s")
+        if key in longer and set(longer[key]) != set(codes) and m.alias.needs_context:
+            codes = longer[key]
         out.append((m, codes))
     return out
 
