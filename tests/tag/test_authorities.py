@@ -203,3 +203,15 @@ def test_a_short_form_and_a_place_on_the_outskirts():
     home = ("A children's home is planned on the outskirts of Wolverhampton. Staffordshire "
             "County Council said it needs more places for children in care.")
     assert set(names(home, "2023-08-13")) == {"Staffordshire"}
+
+
+def test_towns_map_to_the_council_that_serves_them_and_people_are_not_towns():
+    text = "Ofsted's monitoring visit to Hereford's children's services found slow progress."
+    assert set(names(text, "2024-03-01")) == {"Herefordshire"}
+    old = "Northallerton's children's social care teams moved offices, the council said."
+    assert {t.code for t in tag_authorities("", old, "2019-06-01")} == {"E10000023"}
+    assert {t.code for t in tag_authorities("", old, "2024-06-01")} == {"E06000065"}
+    people = ("Cardiff council's children's services were praised in March. Deborah Driffield, "
+              "director of children's services, thanked staff, said Stanley. Sandy Bear "
+              "opened the family hub.")
+    assert set(names(people, "2023-03-01")) == {"Cardiff"}

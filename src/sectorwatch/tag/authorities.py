@@ -216,9 +216,11 @@ def tag_authorities(title: str, text: str, day: date | str | None = None,
             continue  # no sector words at all: a bare county name is a team or a place
         if _part_of_another_name(whole, taggable[0]):
             continue  # an NHS trust, a police force, a court, a constituency, a newspaper
-        if (taggable[0].alias.action == "tag_upper_tier" or taggable[0].alias.needs_context) \
-                and _after_first_name(whole, taggable[0]):
+        if (taggable[0].alias.action == "tag_upper_tier" or taggable[0].alias.needs_context
+                or "town" in taggable[0].alias.kind) and _after_first_name(whole, taggable[0]):
             continue  # "leader John Hart": a surname, not the district
+        if taggable[0].alias.kind == "ambiguous town" and _a_person(whole, taggable[0]):
+            continue  # "said Stanley", "Sandy Bear": a person
         codes = _resolve([m.alias for m in taggable], iso, gaz)
         if codes:
             resolved.append((taggable[0], codes))
@@ -278,6 +280,13 @@ def _after_first_name(whole: str, m: Mention) -> bool:
 
 
 _THE_COUNTY = re.compile(r"\bthe county council\b", re.IGNORECASE)
+def _a_person(whole: str, m: Mention) -> bool:
+    end = m.start + len(m.phrase)
+    return bool(re.search(r"\b(?:said|says|told|added|asked)\s+$", whole[max(0, m.start - 8):
+                                                                        m.start])
+                or re.match(r" [A-Z][a-z]+\b(?<!Council)(?<!Road)(?<!Street)", whole[end:end + 20]))
+
+
 _FORMER = re.compile(r"\b(?:former|old|defunct|abolished)\s+$", re.IGNORECASE)
 
 
@@ -458,7 +467,8 @@ def _cued(whole: str, m: Mention, cue_at: list[int], breaks: list[int],
     sentence = whole[s_lo: s_hi if s_hi >= 0 else end + 300]
     if _POLITICS.search(sentence) and not _EXPLICIT.search(sentence):
         return False  # Westminster the Parliament, not the council
-    if article_cued and m.phrase.casefold() not in WORDLIKE and not m.phrase.isupper():
+    if article_cued and m.phrase.casefold() not in WORDLIKE and not m.phrase.isupper() \
+            and m.alias.kind != "ambiguous town":
         return True  # a children's-services article: the cue need not share the paragraph
     i = bisect.bisect_left(breaks, m.start)  # the cue must be in the same paragraph
     lo = breaks[i - 1] if i else 0
