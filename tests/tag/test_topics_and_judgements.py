@@ -308,3 +308,14 @@ def test_scopes_worded_at_length_and_overall_beside_the_grade():
     overall = ("Inspectors rated Cambridgeshire County Council as 'overall good' for its "
                "arrangements for children in care.")
     assert {(g, s) for _, g, s in codes_and_grades(overall)} == {("good", "overall")}
+
+
+def test_features_boards_and_other_councils_are_not_the_councils_grades():
+    text = ("Cheshire West and Chester Council's service has been rated 'good' with "
+            "'outstanding' features by Ofsted. It was judged 'good' overall, 'good' for "
+            "children who need help and protection. The Council is one of three to be judged "
+            "'good', with only one other council achieving two 'outstanding' judgements. No "
+            "authority has been judged 'outstanding' overall since 2013. Ofsted also rated the "
+            "Local Safeguarding Children Board as 'good'.")
+    assert codes_and_grades(text, "2016-02-22") == {
+        ("E06000050", "good", "overall"), ("E06000050", "good", "help and protection")}

@@ -45,6 +45,9 @@ _NUMBERS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "te
 _BODIES = r"(?:councils|local authorit(?:ies|y areas)|authorities|boroughs|departments)"
 _SEVERAL = re.compile(r"\b(" + "|".join(_NUMBERS) + r"|\d{1,2}|both)\s+(?:\w+\s+)?"
                       + _BODIES + r"\b", re.I)
+_NO_ONE = re.compile(r"\b(?:no|any|every|each|none of the)\s+(?:other\s+)?(?:local\s+)?"
+                     r"(?:authority|council)\b", re.I)
+_ANOTHER = re.compile(r"\b(?:an)?other\s+(?:local\s+)?(?:authorit|council)", re.I)
 _PLURAL = re.compile(r"\b" + _BODIES + r"\b", re.I)
 _FRAMEWORK_NAME = re.compile(r"\b(?:inspections?|reviews?) of safeguarding and looked[- ]after "
                              r"children(?:'s)?(?: services)?\b", re.I)
@@ -64,7 +67,9 @@ _STATISTIC = re.compile(r"\b(?:good|outstanding|inadequate|improvement)['\"’�
                         r"\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten) of (?:the )?"
                         r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten)\b", re.I)
 _AUTHORITATIVE = re.compile(r"\b(ofsted|inspection|inspectors?|care inspectorate)\b", re.I)
+_FEATURES = re.compile(r"['\"’”]?\s+(?:features?|elements?|aspects?|practice)\b", re.I)
 _NOT_LA = re.compile(r"\b(school|nursery|academy|college|children's home|care home|"
+                     r"safeguarding (?:children )?board|LSCB|"
                      r"childminder|pre-school|hospital|prison|setting|childcare|early years)\b",
                      re.I)
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
@@ -125,8 +130,10 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
             grade = _grade(g.group())
             row = inspected and (_table_row(sentence, g) or bool(_SCOPE_IS.search(
                 sentence, max(0, g.start() - 50), g.start())))  # "capacity to improve is good"
-            if other or _NOT_LA.search(sentence[: g.end() + 60]) or _hoped_for(sentence, g):
-                continue  # another inspectorate's finding, a setting's grade, an ambition
+            if other or _NOT_LA.search(sentence[: g.end() + 60]) or _hoped_for(sentence, g) \
+                    or _FEATURES.match(sentence, g.end()):
+                continue  # another inspectorate's finding, a setting's grade, an ambition,
+                # "good with outstanding features"
             if grade == "good" and not (row or (judged and _tied(sentence, g))):
                 continue  # "good" is also an ordinary word
             if grade != "good" and not (judged or inspected):
@@ -142,8 +149,10 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                 continue  # "five 'inadequate' local authorities": a count, not one council
             if not who:  # "children's services at three councils rated 'good'": those named
                 who = _counted(sentence, [[a.code for a in ranked], primaries])
-                if not who and _PLURAL.search(sentence):
-                    continue  # "four local authority areas judged inadequate": not one named
+                if not who and (_PLURAL.search(sentence) or _NO_ONE.search(sentence) or
+                                _ANOTHER.search(sentence, max(0, g.start() - 60), g.start())):
+                    continue  # "four local authority areas judged inadequate", "no council
+                    # has been judged outstanding", "one other council's": not one named
             who = who or [primary]
             past = _historic(sentence, g, day)
             news = news or not past
@@ -396,8 +405,8 @@ def _scopes(sentence: str, g: re.Match, others: list[re.Match] = ()) -> list[str
                 continue  # "'Good' overall, with 'Outstanding' for leadership"; but a move
                 # "from outstanding to good in leadership" shares its scope
             found.append((distance, m.start(), scope))
-    if re.search(r"\boverall\W{0,3}$", sentence[max(0, g.start() - 12):g.start()], re.I) or \
-            re.match(r"\W{0,3}overall\b", sentence[g.end():g.end() + 12], re.I):
+    if re.search(r"\boverall\s+['\"‘“]?$", sentence[max(0, g.start() - 12):g.start()], re.I) or \
+            re.match(r"['\"’”]?\s+overall\b", sentence[g.end():g.end() + 12], re.I):
         return ["overall"]  # "rated 'overall good' for its work with children in care"
     found = _joined(_listed_after(sentence, g, found))
     if not found:
