@@ -319,3 +319,13 @@ def test_features_boards_and_other_councils_are_not_the_councils_grades():
             "Local Safeguarding Children Board as 'good'.")
     assert codes_and_grades(text, "2016-02-22") == {
         ("E06000050", "good", "overall"), ("E06000050", "good", "help and protection")}
+
+
+def test_welsh_grades_future_grades_and_outstanding_issues_are_not_ofsteds():
+    wales = ("Inspectors still rate Wrexham Council's children's social services as "
+             "inadequate.")
+    assert codes_and_grades(wales) == set()
+    text = ("Ofsted rated Slough council's children's services 'requires improvement', with "
+            "recommendations to help it become 'good' in the future. Some outstanding issues "
+            "remain, inspectors said.")
+    assert codes_and_grades(text) == {("E06000039", "requires improvement", "overall")}

@@ -1,4 +1,4 @@
-"""Ofsted (and Care Inspectorate) judgements of children's services, as events.
+"""Ofsted judgements of English councils' children's services, as events.
 
 An event is (authority, grade, scope, kind, date). A sentence yields one when it ties a
 grade to a judgement word ("rated", "judged", "found to be") or names a visit; a grade in
@@ -67,7 +67,8 @@ _STATISTIC = re.compile(r"\b(?:good|outstanding|inadequate|improvement)['\"’�
                         r"\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten) of (?:the )?"
                         r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten)\b", re.I)
 _AUTHORITATIVE = re.compile(r"\b(ofsted|inspection|inspectors?|care inspectorate)\b", re.I)
-_FEATURES = re.compile(r"['\"’”]?\s+(?:features?|elements?|aspects?|practice)\b", re.I)
+_FEATURES = re.compile(r"['\"’”]?\s+(?:features?|elements?|aspects?|practice|issues?|"
+                       r"concerns?|actions?|recommendations?|matters?|cases?|debts?)\b", re.I)
 _NOT_LA = re.compile(r"\b(school|nursery|academy|college|children's home|care home|"
                      r"safeguarding (?:children )?board|LSCB|"
                      r"childminder|pre-school|hospital|prison|setting|childcare|early years)\b",
@@ -175,7 +176,14 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                                   (kind, start))
                 if not any(e.kind == kind and e.authority == code for e in events.values()):
                     events.setdefault(event.key, event)
-    return _merged(_one_overall(list(events.values()), implicit - stated))
+    return _merged(_one_overall([e for e in events.values() if _ofsted_inspects(e.authority)],
+                                implicit - stated))
+
+
+def _ofsted_inspects(code: str | None) -> bool:
+    """Ofsted inspects English councils only; a Welsh, Scottish or Northern Irish
+    council's grade is another inspectorate's."""
+    return code is None or code.startswith("E")
 
 
 def _one_overall(events: list[Judgement], implicit: set[tuple]) -> list[Judgement]:
@@ -324,6 +332,9 @@ def _hoped_for(sentence: str, g: re.Match) -> bool:
     """A grade someone aims at ("the target of moving to 'good'"), not one given; the grade
     moved from ("to move it from 'requires improvement' to 'good'") and one the council
     holds ("hopes its inadequate rating will go") are given."""
+    if re.match(r"['\"’”]?\s+(?:in (?:the )?future|next time|at (?:the|its) next)\b",
+                sentence[g.end():g.end() + 30], re.I):
+        return True  # "to help it become 'good' in the future"
     before = sentence[max(0, g.start() - 110): g.start()]
     if re.search(r"\b(?:from|its|their|our|current|existing)\s+['\"‘“]?$", before):
         return False
