@@ -329,3 +329,18 @@ def test_welsh_grades_future_grades_and_outstanding_issues_are_not_ofsteds():
             "recommendations to help it become 'good' in the future. Some outstanding issues "
             "remain, inspectors said.")
     assert codes_and_grades(text) == {("E06000039", "requires improvement", "overall")}
+
+
+def test_a_grade_word_before_a_noun_describes_and_lists_join_by_semicolon_and_joins():
+    text = ("Ofsted rated Lambeth council 'requires improvement'. The front door was found to "
+            "be effective, backed by good oversight by managers.")
+    assert codes_and_grades(text) == {("E09000022", "requires improvement", "overall")}
+    listed = ("The councils judged 'inadequate' in this latest report are: Birmingham; "
+              "Coventry; Slough.")
+    assert {c for c, _, _ in codes_and_grades(listed, "2015-03-01")} == {
+        "E08000025", "E08000026", "E06000039"}
+    joins = ("Warwickshire council joins Newcastle council in moving from 'requires "
+             "improvement' to 'good', Ofsted said.")
+    assert {(c, g) for c, g, _ in codes_and_grades(joins, "2022-02-04")} == {
+        ("E10000031", "requires improvement"), ("E10000031", "good"),
+        ("E08000021", "requires improvement"), ("E08000021", "good")}

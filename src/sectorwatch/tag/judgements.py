@@ -135,6 +135,8 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                     or _FEATURES.match(sentence, g.end()):
                 continue  # another inspectorate's finding, a setting's grade, an ambition,
                 # "good with outstanding features"
+            if grade in ("good", "outstanding") and _describes(sentence, g):
+                continue  # "backed by good oversight", "receiving good services"
             if grade == "good" and not (row or (judged and _tied(sentence, g))):
                 continue  # "good" is also an ordinary word
             if grade != "good" and not (judged or inspected):
@@ -281,7 +283,8 @@ def _subjects(start: int, sentence: str, g: re.Match,
                 break
             group.append(p)
         return list(dict.fromkeys(code for p in group for code in named[p]))
-    if re.search(r"\b(its|their)\b", sentence[before[-1]: g.start()]):
+    if re.search(r"\b(its|their)\b", sentence[before[-1]: g.start()]) and not re.search(
+            r"\b(?:while|whereas|but)\b|;", sentence[before[0]: before[-1]]):
         return named[before[0]]  # "…after Ofsted judged its services": the subject's
     group = [before[-1]]
     for p in reversed(before[:-1]):
@@ -292,8 +295,10 @@ def _subjects(start: int, sentence: str, g: re.Match,
 
 
 def _joined_names(gap: str) -> bool:
-    """The text from one name to the next joins them: "Sandwell and Herefordshire"."""
-    return bool(re.fullmatch(r"[^.;]{0,40}?(,|\band\b)\s*", re.sub(r"^[\w'’-]+", "", gap)))
+    """The text from one name to the next joins them: "Sandwell and Herefordshire",
+    "Birmingham; Coventry", "Warwickshire joins Newcastle in moving to good"."""
+    return bool(re.fullmatch(r"[^.;]{0,40}?(,|;|\band\b|\bjoin(?:s|ed)\b)\s*",
+                             re.sub(r"^[\w'’-]+", "", gap)))
 
 
 def _authorities_in(start: int, length: int, authorities: list[AuthorityTag]) -> list[str]:
@@ -326,6 +331,29 @@ _HOPED = re.compile(
 _OTHER_INSPECTORATE = re.compile(
     r"\b(HMI Probation|Probation|HMICFRS|Care Inspectorate|CIW|Estyn|Education Scotland|"
     r"CQC|Care Quality Commission|RQIA)\b")
+
+
+_NOUN_AFTER = re.compile(r"\s+([a-z]+)\b")
+_GRADE_NOUNS = frozenset({
+    "rating", "ratings", "rated", "judgement", "judgements", "judgment", "judgments", "grade",
+    "grades", "grading", "verdict", "overall", "for", "in", "by", "and", "or", "to", "at",
+    "with", "from", "across", "as", "on", "since", "after", "following", "before", "but",
+    "while", "when", "last", "this", "of", "status", "category", "categories",
+    "label", "score", "mark", "level", "result", "outcome", "authority", "authorities",
+    "council", "councils", "local", "children", "services", "is", "was", "were", "are",
+    "the", "its", "their", "under", "until", "again", "once", "now", "both", "then",
+    "inspection", "inspections", "report", "ofsted", "areas", "area", "judged", "said"})
+
+
+def _describes(sentence: str, g: re.Match) -> bool:
+    """'good' or 'outstanding' used as an adjective before a noun ("good oversight",
+    "outstanding issues") rather than as a grade: unquoted, and followed by a word that
+    is not a grade's ("good rating", "good for", "good overall")."""
+    if sentence[g.end():g.end() + 1] in "'\"’”-" or sentence[max(0, g.start() - 1):g.start()] in \
+            ("'", '"', "‘", "“"):
+        return False
+    m = _NOUN_AFTER.match(sentence, g.end())
+    return bool(m) and m.group(1) not in _GRADE_NOUNS
 
 
 def _hoped_for(sentence: str, g: re.Match) -> bool:
