@@ -82,8 +82,10 @@ class Tagger:
         authorities = tag_authorities(title, text, midpoint(day))
         judgements = tag_judgements(title, text, authorities, day)
         many = round_up([a.in_title for a in authorities])
-        subjects = {j.authority for j in judgements  # a round-up's visits: not its subject
-                    if j.authority and (j.grade or not many)}
+        news = [j for j in judgements  # a round-up's visits: not its subject
+                if j.authority and not j.past and (j.grade or not many)]
+        lead = min((j.evidence[1] for j in news), default=None)  # the story's first grade
+        subjects = {j.authority for j in news if j.evidence[1] == lead}
         if 0 < len(subjects) <= 3 and not any(a.role == "primary" for a in authorities):
             # nobody stands out by name: an authority whose grade it reports is its subject
             # (not when it lists the grades of many: that is a round-up)
