@@ -215,3 +215,8 @@ def test_towns_map_to_the_council_that_serves_them_and_people_are_not_towns():
               "director of children's services, thanked staff, said Stanley. Sandy Bear "
               "opened the family hub.")
     assert set(names(people, "2023-03-01")) == {"Cardiff"}
+
+
+def test_an_initialism_with_an_ampersand_matches():
+    text = "Chris Wilford, interim DCS, B&NES, reported on the Ofsted inspection."
+    assert set(names(text, "2025-07-03")) == {"Bath and North East Somerset"}

@@ -169,7 +169,8 @@ def find_mentions(title: str, text: str, gaz: Gazetteer | None = None) -> list[M
                 continue
             exact = [t for t, _, _ in tokens[:n]]
             usable = [a for a in aliases
-                      if not a.case_sensitive or exact == [t for t, _, _ in _tokens(a.text)]]
+                      if not a.case_sensitive
+                      or exact == [t for t, _, _ in _tokens(normalise(a.text))]]
             if not usable:
                 continue
             end = tokens[n - 1][2]
