@@ -198,7 +198,8 @@ def tag_cmd(obj: Context, source, title: str, day: str | None, explain: bool, fm
         console.print(f"topic      {t['slug']} ({t['score']:g})")
     for j in tags["judgements"]:
         console.print(f"judgement  {j['authority']}  {j['grade'] or '-'}  {j['scope']}  "
-                      f"{j['kind']}  {j['date'] or ''}")
+                      f"{j['kind']}  {j['date'] or ''}"
+                      f"{'  past' if j.get('past') else ''}".rstrip())
 
 
 @cli.command()
