@@ -220,3 +220,10 @@ def test_towns_map_to_the_council_that_serves_them_and_people_are_not_towns():
 def test_an_initialism_with_an_ampersand_matches():
     text = "Chris Wilford, interim DCS, B&NES, reported on the Ofsted inspection."
     assert set(names(text, "2025-07-03")) == {"Bath and North East Somerset"}
+
+
+def test_an_office_list_with_telephone_numbers_is_not_the_news():
+    text = ("- Bedford Office +44 (0)1234 400000\n- Wigan Office 01942 244294\n"
+            "Ofsted found SEND tribunal appeals rose. Harrow council's children's services "
+            "said demand is rising.")
+    assert set(names(text)) == {"Harrow"}

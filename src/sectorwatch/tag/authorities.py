@@ -193,8 +193,11 @@ def tag_authorities(title: str, text: str, day: date | str | None = None,
     mentions = find_mentions(title, text, gaz)
     iso = day.isoformat() if isinstance(day, date) else day
     by_place: dict[int, list[Mention]] = defaultdict(list)
+    contact = [(c.start(), c.end()) for c in _CONTACT_LINE.finditer(whole)]
     for m in mentions:
         if m.phrase[:1].isupper() or m.phrase[:1].isdigit():  # places are proper nouns
+            if contact and any(lo <= m.start < hi for lo, hi in contact):
+                continue  # "Bedford Office +44 (0)1234 400000": an address, not the news
             by_place[m.start].append(m)
     iso = iso or estimate_day(whole, by_place.values())
     found_cues = list(_CUES.finditer(whole))
@@ -247,6 +250,9 @@ def tag_authorities(title: str, text: str, day: date | str | None = None,
     return _roles(hits, district_only, gaz, len(whole))
 
 
+_CONTACT_LINE = re.compile(r"^[^\n]{0,120}(?:\+44\s?\(0\)\s?\d|\b0\d{2,4}\s\d{3,4}\s?\d{3,4}\b)"
+                           r"[^\n]{0,60}$", re.MULTILINE)
+"""A line with a UK telephone number: a contact block or an office list."""
 _YEARS = re.compile(r"\b(?:19[89]\d|20\d\d)\b")
 _ORG_AFTER = re.compile(
     r"(?:\s+(?:and|\+)\s+[A-Z][\w']+(?:\s+[A-Z][\w']+){0,2})?\s+(?:[A-Z][\w']+\s+){0,3}?"
