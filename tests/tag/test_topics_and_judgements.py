@@ -344,3 +344,12 @@ def test_a_grade_word_before_a_noun_describes_and_lists_join_by_semicolon_and_jo
     assert {(c, g) for c, g, _ in codes_and_grades(joins, "2022-02-04")} == {
         ("E10000031", "requires improvement"), ("E10000031", "good"),
         ("E08000021", "requires improvement"), ("E08000021", "good")}
+
+
+def test_the_service_is_the_articles_council_and_unnamed_areas_give_no_scope():
+    text = ("Somerset County Council's children's services get more staff. In March, Ofsted "
+            "rated the service as inadequate and the county council was told to work with "
+            "Essex County Council to improve.")
+    assert codes_and_grades(text, "2015-05-01") == {("E10000027", "inadequate", "overall")}
+    areas = "Ofsted found Somerset County Council's services inadequate in two specific areas."
+    assert codes_and_grades(areas, "2015-05-01") == set()

@@ -48,6 +48,9 @@ _SEVERAL = re.compile(r"\b(" + "|".join(_NUMBERS) + r"|\d{1,2}|both)\s+(?:\w+\s+
 _NO_ONE = re.compile(r"\b(?:no|any|every|each|none of the)\s+(?:other\s+)?(?:local\s+)?"
                      r"(?:authority|council)\b", re.I)
 _ANOTHER = re.compile(r"\b(?:an)?other\s+(?:local\s+)?(?:authorit|council)", re.I)
+_SOME_AREAS = re.compile(r"['\"’”]?\s+(?:in|for|across)\s+(?:two|three|four|five|\d+|some|"
+                         r"several|a number of|many)\s+(?:\w+\s+){0,2}?(?:areas|categories|"
+                         r"aspects|judgements)\b", re.I)
 _PLURAL = re.compile(r"\b" + _BODIES + r"\b", re.I)
 _FRAMEWORK_NAME = re.compile(r"\b(?:inspections?|reviews?) of safeguarding and looked[- ]after "
                              r"children(?:'s)?(?: services)?\b", re.I)
@@ -162,6 +165,8 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
             scopes = (["overall"] if epithet else
                       _scopes(sentence, g, [o for o, _ in graded if o is not g]))
             explicit = epithet or scopes != ["overall"] or _OVERALL.search(_around(sentence, g))
+            if not explicit and _SOME_AREAS.match(sentence, g.end()):
+                continue  # "inadequate in two specific areas": which, it does not say
             for scope in scopes:
                 for code in who:
                     event = Judgement(code, grade, scope,
@@ -255,6 +260,10 @@ _EPITHET = re.compile(r"[\"'’”]?(?:-rated|\s+rated)?\s+(?:((?i:councils|loca
 council's standing grade, overall; group 1 is a plural ("inadequate councils")."""
 
 
+_THE_SERVICE = re.compile(r"\b(?:the|its)\s+(?:children's\s+)?(?:service|services|council|"
+                          r"authority|county council|department|local authority)\b", re.I)
+
+
 def _subjects(start: int, sentence: str, g: re.Match,
               authorities: list[AuthorityTag], epithet_end: int | None = None) -> list[str]:
     """Whose grade this is: the authorities it is put before ("at 'inadequate' Surrey,
@@ -276,6 +285,9 @@ def _subjects(start: int, sentence: str, g: re.Match,
             before = []  # the grade stands before the names it describes
         elif re.search(r"[A-Z]", sentence[epithet_end:epithet_end + 1]):
             return []  # before a name that is not an authority's
+    if not before and _THE_SERVICE.search(sentence, 0, g.start()):
+        return []  # "Ofsted rated the service inadequate and told it to work with Essex":
+        # the article's own council, not the one named after
     if not before:  # "rated inadequate, following Lambeth and Cumbria": all that list
         group = after[:1]
         for p in after[1:]:
