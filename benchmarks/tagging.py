@@ -21,8 +21,9 @@ given explicitly). --written scores the texts written for the unit tests instead
 (tests/data/tagging). --speed builds a SQLite store of N articles (default 10,000) from
 those texts and times ``retag`` on it, one core. --hostile times texts built to be slow
 (long lists, runs without full stops) against real articles of the same length.
---labels scores another set labelled the same way (texts as <id>.txt beside it, its
-frozen test part in test-ids.txt beside it).
+--labels scores another set labelled the same way, such as the sets labelled for this
+project in benchmarks/labels/ (see its README): texts in .cache/<set name>/<id>.txt, a
+frozen test part in <set name>-test-ids.txt beside the labels.
 """
 
 from __future__ import annotations
@@ -303,15 +304,16 @@ def main() -> int:
     parser.add_argument("--labels", type=Path, default=LABELS,
                         help="another labelled set in the same format")
     parser.add_argument("--cache", type=Path, default=None,
-                        help="its texts (default: the labels' folder with --labels)")
+                        help="its texts (default: .cache/<the labels file's name>/)")
     parser.add_argument("--test-ids", type=Path, default=None,
-                        help="its frozen test part (default: the labels' folder's "
-                             "test-ids.txt with --labels, else none)")
+                        help="its frozen test part (default: <name>-test-ids.txt beside "
+                             "the labels, if there is one)")
     args = parser.parse_args()
     labels = args.labels
     other = labels != LABELS
-    cache = args.cache or (labels.parent if other else CACHE)
-    ids_file = args.test_ids or (labels.parent / "test-ids.txt" if other else TEST_IDS)
+    cache = args.cache or (ROOT / ".cache" / labels.stem if other else CACHE)
+    ids_file = args.test_ids or (labels.with_name(f"{labels.stem}-test-ids.txt") if other
+                                 else TEST_IDS)
     tagger = Tagger.from_config(load_config(None))
     if args.written:
         cases = load_written()
