@@ -353,3 +353,9 @@ def test_the_service_is_the_articles_council_and_unnamed_areas_give_no_scope():
     assert codes_and_grades(text, "2015-05-01") == {("E10000027", "inadequate", "overall")}
     areas = "Ofsted found Somerset County Council's services inadequate in two specific areas."
     assert codes_and_grades(areas, "2015-05-01") == set()
+
+
+def test_settings_in_the_plural_are_settings():
+    text = ("Ofsted inspected 39 settings in Somerset: a fifth of schools inspected were "
+            "judged requires improvement and two children's homes were judged inadequate.")
+    assert codes_and_grades(text, "2014-11-01") == set()

@@ -72,9 +72,9 @@ _STATISTIC = re.compile(r"\b(?:good|outstanding|inadequate|improvement)['\"’�
 _AUTHORITATIVE = re.compile(r"\b(ofsted|inspection|inspectors?|care inspectorate)\b", re.I)
 _FEATURES = re.compile(r"['\"’”]?\s+(?:features?|elements?|aspects?|practice|issues?|"
                        r"concerns?|actions?|recommendations?|matters?|cases?|debts?)\b", re.I)
-_NOT_LA = re.compile(r"\b(school|nursery|academy|college|children's home|care home|"
-                     r"safeguarding (?:children )?board|LSCB|"
-                     r"childminder|pre-school|hospital|prison|setting|childcare|early years)\b",
+_NOT_LA = re.compile(r"\b(schools?|nurser(?:y|ies)|academ(?:y|ies)|colleges?|children's homes?|"
+                     r"care homes?|safeguarding (?:children )?board|LSCB|childminders?|"
+                     r"pre-schools?|hospitals?|prisons?|settings?|childcare|early years)\b",
                      re.I)
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december"]
