@@ -54,7 +54,8 @@ SCOPES = (
     (r"overall", "overall"),
     (r"children in care and care leavers|looked.after children and care leavers",
      "children in care and care leavers"),
-    (r"help and protection|child protection|need of protection|safeguarding",
+    (r"help and protection|child protection|need of protection|safeguarding|"
+     r"protecting children",
      "help and protection"),
     (r"care leavers?|leaving care", "care leavers"),
     (r"adoption", "adoption"),

@@ -353,6 +353,11 @@ def test_the_service_is_the_articles_council_and_unnamed_areas_give_no_scope():
     assert codes_and_grades(text, "2015-05-01") == {("E10000027", "inadequate", "overall")}
     areas = "Ofsted found Somerset County Council's services inadequate in two specific areas."
     assert codes_and_grades(areas, "2015-05-01") == set()
+    before = ("In two specific areas Ofsted found Somerset County Council's services to be "
+              "'inadequate'.")
+    assert codes_and_grades(before, "2015-05-01") == set()
+    worded = "Ofsted found services protecting children in Doncaster council remained inadequate."
+    assert codes_and_grades(worded) == {("E08000017", "inadequate", "help and protection")}
 
 
 def test_settings_in_the_plural_are_settings():

@@ -33,7 +33,7 @@ _SCOPES = (
     (re.compile(r"\badoption\b", re.I), "adoption"),
     (re.compile(r"\bcare leavers?\b|\bleaving care\b", re.I), "care leavers"),
     (re.compile(r"\bhelp and protection\b|\bchild protection\b|\bneed of protection\b|"
-                r"\bsafeguarding\b", re.I), "help and protection"),
+                r"\bsafeguarding\b|\bprotecting children\b", re.I), "help and protection"),
     (re.compile(r"\b(children in (?:our )?care|children (?:being )?looked after|"
                 r"looked[- ]after children)\b", re.I), "children in care"),
     (re.compile(r"\bcapacity to improve\b", re.I), "capacity to improve"),
@@ -51,6 +51,8 @@ _ANOTHER = re.compile(r"\b(?:an)?other\s+(?:local\s+)?(?:authorit|council)", re.
 _SOME_AREAS = re.compile(r"['\"’”]?\s+(?:in|for|across)\s+(?:two|three|four|five|\d+|some|"
                          r"several|a number of|many)\s+(?:\w+\s+){0,2}?(?:areas|categories|"
                          r"aspects|judgements)\b", re.I)
+_IN_SOME_AREAS = re.compile(r"\bin\s+(?:two|three|four|five|\d+|some|several|a number of|"
+                            r"many)\s+(?:\w+\s+)?(?:areas|categories|aspects)\b", re.I)
 _PLURAL = re.compile(r"\b" + _BODIES + r"\b", re.I)
 _FRAMEWORK_NAME = re.compile(r"\b(?:inspections?|reviews?) of safeguarding and looked[- ]after "
                              r"children(?:'s)?(?: services)?\b", re.I)
@@ -165,7 +167,8 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
             scopes = (["overall"] if epithet else
                       _scopes(sentence, g, [o for o, _ in graded if o is not g]))
             explicit = epithet or scopes != ["overall"] or _OVERALL.search(_around(sentence, g))
-            if not explicit and _SOME_AREAS.match(sentence, g.end()):
+            if not explicit and (_SOME_AREAS.match(sentence, g.end()) or _IN_SOME_AREAS.search(
+                    sentence, max(0, g.start() - 120), g.start())):
                 continue  # "inadequate in two specific areas": which, it does not say
             for scope in scopes:
                 for code in who:
