@@ -348,3 +348,29 @@ def test_extract_with_a_source_shows_what_fetch_stores(tmp_path, make_site):
     assert len(stored) == 4 and stored["1"] == before
     for path, _ in items:
         assert extracted(path)[0] == stored[path.rsplit("/", 1)[1]]
+
+
+def test_group_prints_stories_and_why_and_names_a_bad_line(tmp_path):
+    text = ("Ofsted rated Sandwell council's children's services inadequate after finding "
+            "that social workers missed risks to children in the borough. ")
+    rows = [{"id": "a", "title": "Sandwell rated inadequate", "text": text * 3,
+             "source": "cypnow", "published": "2024-06-03"},
+            {"id": "b", "title": "Ofsted: Sandwell inadequate", "text": text * 2 + "More.",
+             "source": "bbc", "published": "2024-06-04"},
+            {"id": "c", "title": "Budget set", "text": "Kent council set its budget.",
+             "published": "2024-06-05"}]
+    path = tmp_path / "week.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = sw("group", str(path), "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    stories = json.loads(result.stdout)["stories"]
+    assert sorted(sorted(s["members"]) for s in stories) == [["a", "b"], ["c"]]
+    joined = next(s for s in stories if len(s["members"]) == 2)
+    assert joined["joins"][0]["words"] > 0.5 and "sandwell" in joined["joins"][0]["shared_words"]
+    text_out = sw("group", str(path), cwd=tmp_path)
+    assert "3 articles, 2 stories (1 told by more than one)" in text_out.stdout
+    path.write_text(json.dumps(rows[0]) + "\n{\"id\": \"x\", \"title\": 1}\n")
+    bad = sw("group", str(path), cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "week.jsonl: line 2: missing 'text'" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -77,3 +77,54 @@ def test_authorities_that_disagree_keep_alike_stories_apart(items):
     other = replace(items["003"], primary=frozenset({"E10000016"}))  # 'about Kent'
     assert groups(group_stories([items["001"], other])) == set()
     assert group_stories([]) == []
+
+
+def told(text: str, title: str, day: int = 1, primary: str = "E06000057", ident: int = 0,
+         dated: bool = True, events: tuple[str, ...] = ()) -> Item:
+    return Item(ident, f"outlet{ident}", title, text, datetime(2022, 11, day, tzinfo=UTC),
+                frozenset({primary}) if primary else frozenset(), dated=dated,
+                events=events)
+
+
+FILLER = ("The council said lessons would be learned and that work with partners had "
+          "changed since. Campaigners called for a national inquiry into the service. ")
+
+
+def test_two_outlets_naming_the_same_child_tell_one_story_in_different_words():
+    first = told("A review into the death of Logan Mwangi found agencies missed chances "
+                 "to protect him. Logan Mwangi was five. " + FILLER, "Review published")
+    second = told("Social workers had little contact with Logan during lockdown, says the "
+                  "practice review into the boy's murder. The Mwangi family spoke out. "
+                  "Officials apologised for the failings identified.", "Lockdown failings",
+                  day=2, ident=1)
+    assert groups(group_stories([first, second])) == {frozenset({"outlet0", "outlet1"})}
+    story = group_stories([first, second])[0]
+    assert story.joins[0].shared_names == ("logan", "mwangi")
+
+
+def test_a_case_recalled_by_name_or_an_office_holder_does_not_join_stories():
+    case = told("A review into the death of Logan Mwangi found agencies missed chances. "
+                "Logan Mwangi was five. " + FILLER, "Review published")
+    undated = told("The council launched its new family hubs programme this week with "
+                   "funding for parenting support. " + FILLER + "Years ago the case of "
+                   "Logan Mwangi shocked the country.", "Family hubs open", ident=1,
+                   dated=False)
+    leader = told("Council leader Cllr Shaun Davies welcomed the Ofsted report on adoption. "
+                  + FILLER, "Adoption praised", ident=2)
+    budget = told("Cllr Shaun Davies said the budget would protect children's services. "
+                  + FILLER, "Budget set", ident=3, day=3)
+    assert groups(group_stories([case, undated, leader, budget])) == set()
+
+
+def test_different_news_of_one_council_stays_apart_and_does_not_chain():
+    inadequate = told("Ofsted rated the council's children's services inadequate. " + FILLER,
+                      "Services inadequate", events=("E06000057|inadequate|full inspection|",))
+    visit = told("Ofsted's monitoring visit found the council's children's services "
+                 "improving. " + FILLER, "Monitoring visit", ident=1, day=2,
+                 events=("E06000057||monitoring visit|",))
+    bridge = told("Ofsted rated the council's children's services inadequate and a "
+                  "monitoring visit found them improving. " + FILLER, "Both", ident=2, day=3)
+    stories = group_stories([inadequate, visit, bridge])
+    assert frozenset({"outlet0", "outlet1"}) not in {
+        frozenset(i.source_id for i in s.items) for s in stories}
+    assert any(s.others for s in stories)  # the bridge joins one of them, not both

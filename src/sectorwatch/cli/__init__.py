@@ -125,4 +125,13 @@ def main() -> None:
 
 
 # The sub-commands register themselves on `cli` when their modules are imported.
-from sectorwatch.cli import articles, digest, fetching, mailbox, run, serve, subscribers  # noqa: E402,F401
+from sectorwatch.cli import (  # noqa: E402,F401
+    articles,
+    digest,
+    fetching,
+    group,
+    mailbox,
+    run,
+    serve,
+    subscribers,
+)

@@ -24,7 +24,7 @@ from sectorwatch.digest import snapshot
 from sectorwatch.digest.message import Composer, manage_url, message_id, unsubscribe_url
 from sectorwatch.digest.render import Rendered, clean_header_text, environment, render
 from sectorwatch.digest.select import LONDON, Selection, Tagged, section_order, select, week_before
-from sectorwatch.digest.stories import Item, group_stories
+from sectorwatch.digest.stories import Item, events_of, group_stories
 from sectorwatch.digest.subscribers import Filters
 from sectorwatch.digest.transport import SendError, Transport
 from sectorwatch.lock import exclusive, lock_path
@@ -117,7 +117,9 @@ def week_entries(config: Config, store: Store, start: datetime, end: datetime
             frozenset(a["code"] for a in t["authority"] if a["role"] == "primary"),
             truncated=bool(row.truncated), official=bool(source and source.type == "govuk"),
             word_count=row.word_count, url=row.url, lead=row.lead or "",
-            source_name=source.label if source else row.source_id))
+            source_name=source.label if source else row.source_id,
+            events=events_of(t["judgement"], row.text),
+            authorities=frozenset(a["code"] for a in t["authority"])))
     background = [f"{r.title} {r.title} {r.text}" for r in store.articles(limit=BACKGROUND)
                   if not start <= (r.published_at or r.first_seen_at) < end]
     entries = []

@@ -34,6 +34,8 @@ def _item(item: Item) -> dict:
     out.pop("text")
     out["published"] = item.published.isoformat()
     out["primary"] = sorted(item.primary)
+    out["authorities"] = sorted(item.authorities)
+    out["events"] = list(item.events)
     return out
 
 
@@ -46,7 +48,9 @@ def _entry(entry: Tagged) -> dict:
 
 def _load_item(data: dict) -> Item:
     return Item(**{**data, "text": "", "published": datetime.fromisoformat(data["published"]),
-                   "primary": frozenset(data["primary"])})
+                   "primary": frozenset(data["primary"]),
+                   "authorities": frozenset(data.get("authorities", ())),
+                   "events": tuple(data.get("events", ()))})
 
 
 def _tagged(data: dict) -> Tagged:

@@ -119,6 +119,15 @@ def gazetteer() -> Gazetteer:
     return Gazetteer(raw["authorities"], dict(trie), raw["credits"], starts)
 
 
+@functools.cache
+def place_words() -> frozenset[str]:
+    """Every word of every authority, district, town and trust name (casefolded): the words
+    that say where a story is, not which story it is."""
+    gaz = gazetteer()
+    return frozenset(token for candidates in gaz.trie.values()
+                     for tokens, _ in candidates for token in tokens)
+
+
 def normalise(text: str) -> str:
     """The form both text and aliases are matched in (offsets are kept: same length)."""
     text = text.replace("’", "'").replace("‘", "'").replace("&", "+")
