@@ -62,6 +62,6 @@ def test_items_are_tagged_dated_or_undated_or_all_on_one_day():
     dated, undated = items_for(records, tagger)
     assert dated.dated and not undated.dated
     assert dated.primary == frozenset({"E08000028"})
-    assert dated.events == ("E08000028|good|full inspection|",)
+    assert dated.events == ("E08000028|good|full inspection",)
     week = datetime(2026, 11, 23, tzinfo=UTC)
     assert {i.published for i in items_for(records, tagger, week)} == {week}

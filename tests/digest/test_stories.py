@@ -118,13 +118,27 @@ def test_a_case_recalled_by_name_or_an_office_holder_does_not_join_stories():
 
 def test_different_news_of_one_council_stays_apart_and_does_not_chain():
     inadequate = told("Ofsted rated the council's children's services inadequate. " + FILLER,
-                      "Services inadequate", events=("E06000057|inadequate|full inspection|",))
+                      "Services inadequate", events=("E06000057|inadequate|full inspection",))
     visit = told("Ofsted's monitoring visit found the council's children's services "
                  "improving. " + FILLER, "Monitoring visit", ident=1, day=2,
-                 events=("E06000057||monitoring visit|",))
+                 events=("E06000057||monitoring visit",))
     bridge = told("Ofsted rated the council's children's services inadequate and a "
                   "monitoring visit found them improving. " + FILLER, "Both", ident=2, day=3)
     stories = group_stories([inadequate, visit, bridge])
     assert frozenset({"outlet0", "outlet1"}) not in {
         frozenset(i.source_id for i in s.items) for s in stories}
     assert any(s.others for s in stories)  # the bridge joins one of them, not both
+
+
+def test_one_councils_one_grade_reported_within_days_is_one_event():
+    grade = ("E06000057|inadequate|full inspection",)
+    first = told("Inspectors found children waited too long for help in the county. "
+                 + FILLER, "County services failing", events=grade)
+    second = told("A damning report says managers did not know their frontline well. "
+                  "Staff turnover was high.", "Damning report", day=3, ident=1, events=grade)
+    assert groups(group_stories([first, second])) == {frozenset({"outlet0", "outlet1"})}
+    later = replace(second, published=second.published + timedelta(days=30))
+    undated = replace(second, dated=False, text="Parking charges rise in the town centre.")
+    other = replace(second, primary=frozenset({"E10000016"}))  # another council's grade
+    for apart in (later, undated, other):
+        assert groups(group_stories([first, apart])) == set()

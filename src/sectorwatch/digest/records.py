@@ -115,6 +115,6 @@ def items_for(records: list[Record], tagger: Tagger,
             k, record.source, record.title, record.text, when,
             frozenset(a.code for a in tags.authorities if a.role == "primary"),
             word_count=words, url=record.url, source_name=record.source,
-            dated=has_date, events=events_of(tags.judgements, record.text),
+            dated=has_date, events=events_of(tags.judgements),
             authorities=frozenset(a.code for a in tags.authorities)))
     return items

@@ -118,7 +118,7 @@ def week_entries(config: Config, store: Store, start: datetime, end: datetime
             truncated=bool(row.truncated), official=bool(source and source.type == "govuk"),
             word_count=row.word_count, url=row.url, lead=row.lead or "",
             source_name=source.label if source else row.source_id,
-            events=events_of(t["judgement"], row.text),
+            events=events_of(t["judgement"]),
             authorities=frozenset(a["code"] for a in t["authority"])))
     background = [f"{r.title} {r.title} {r.text}" for r in store.articles(limit=BACKGROUND)
                   if not start <= (r.published_at or r.first_seen_at) < end]

@@ -1,11 +1,13 @@
 """Stories: the same event told by several outlets, grouped so a reader sees it once.
 
 Outlets paraphrase each other, so verbatim overlap is too strict a test. Two articles are
-one story when, within a time window, their wording is close (TF-IDF cosine over content
-words and word pairs, weighted by how rare each is in the week's articles) and they do not
-disagree about which authority the story is about. Candidate pairs come from an index of
-each article's most telling terms, so a week of thousands of articles is not compared
-pair by pair.
+one story when their wording is close (TF-IDF cosine over content words and word pairs,
+weighted by how rare each is in the week's articles) or, dated close together, they share
+rare names the story is about (a child's, an inquiry's chair); and nothing keeps them
+apart: different primary authorities, different news of one council, dates outside the
+window. Pairs join strongest first, never across a pair kept apart, so a chain of loose
+links cannot merge two events. Candidate pairs come from an index of each article's most
+telling terms and names, so a week of thousands of articles is not compared pair by pair.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ SIMILAR = 0.15  # cosine at or above which two articles tell one story (see test
 WINDOW = timedelta(days=10)  # outlets report an event within days of each other
 TOP_TERMS = 25  # terms per article in the candidate index
 SHARED_TERMS = 4  # top terms two articles must share to be compared at all
+SAME_NEWS_WORDS = 0.08  # wording an undated article needs to join one reporting its news
 SHARED_NAMES = 2  # rare names two articles must share to be one story on names alone
 RARE_NAME = 0.1  # a name in more than this share of the articles is not rare
 OPENING = 600  # characters of headline and text where a name once is what the story is about
@@ -64,29 +67,20 @@ class Item:
     dated: bool = True
     """False for an article whose date is not known: no time window holds it."""
     events: tuple[str, ...] = ()
-    """The news it reports as "authority|grade|kind" (see ``events_of``)."""
+    """The news it reports, as "authority|grade|kind" (see ``events_of``)."""
     authorities: frozenset[str] = frozenset()
     """GSS codes of every authority it names."""
 
 
-_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
-                "September", "October", "November", "December")
-
-
-def events_of(judgements, text: str) -> tuple[str, ...]:
-    """An article's news events, from its tagged judgements (objects or their dicts;
-    recalled grades left out): "E10000034|inadequate|full inspection|2017-01",
-    "E10000034||monitoring visit|". The month is kept only where ``text`` writes it out
-    with its year ("January 2017"), not where it was inferred from the article's date."""
+def events_of(judgements) -> tuple[str, ...]:
+    """An article's news, from its tagged judgements (objects or their stored dicts; grades
+    it only recalls are left out): "E10000034|inadequate|full inspection",
+    "E10000034||monitoring visit"."""
     out = set()
     for j in judgements:
         get = j.get if isinstance(j, dict) else lambda key, j=j: getattr(j, key)
-        if not get("authority") or get("past"):
-            continue
-        when = get("date") or ""
-        if when and f"{_MONTH_NAMES[int(when[5:7]) - 1]} {when[:4]}" not in text:
-            when = ""
-        out.add(f"{get('authority')}|{get('grade') or ''}|{get('kind')}|{when}")
+        if get("authority") and not get("past"):
+            out.add(f"{get('authority')}|{get('grade') or ''}|{get('kind')}")
     return tuple(sorted(out))
 
 
@@ -142,6 +136,9 @@ def group_stories(items: Sequence[Item], similar: float = SIMILAR,
             apart.add((a, b))
             continue
         strength = view.strength(a, b, similar)
+        if strength < 1.0 and _same_news(items[a], items[b]) and (
+                (items[a].dated and items[b].dated) or view.cosine(a, b) >= SAME_NEWS_WORDS):
+            strength = 1.0  # one council's one grade, reported within days: one event
         if strength >= 1.0:
             joins.append((strength, a, b))
     parent = list(range(len(items)))
@@ -182,26 +179,26 @@ def _apart(a: Item, b: Item, window: timedelta) -> str:
         return "dates apart"
     if a.primary and b.primary and not a.primary & b.primary:
         return "about different authorities"
-    news_a, news_b = _news(a.events), _news(b.events)
-    for code in news_a.keys() & news_b.keys():
-        kinds_a, kinds_b = news_a[code], news_b[code]
-        if not kinds_a.keys() & kinds_b.keys():
+    kinds_a, kinds_b = _kinds(a.events), _kinds(b.events)
+    for code in kinds_a.keys() & kinds_b.keys():
+        if not kinds_a[code] & kinds_b[code]:
             return f"different news of {code}"  # a full inspection, a monitoring visit
-        for kind in kinds_a.keys() & kinds_b.keys():
-            years_a, years_b = kinds_a[kind], kinds_b[kind]
-            if years_a and years_b and not years_a & years_b:
-                return f"{code}'s {kind}s of different years"
     return ""
 
 
-def _news(events: tuple[str, ...]) -> dict[str, dict[str, set[str]]]:
-    """authority → kind → the years stated for it."""
-    out: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+def _same_news(a: Item, b: Item) -> bool:
+    """Both are about one council and report the same grade or visit of it (Ofsted
+    publishes one report per inspection, so within the window this is one event)."""
+    shared = a.primary & b.primary
+    return any(e.split("|", 1)[0] in shared for e in set(a.events) & set(b.events))
+
+
+def _kinds(events: tuple[str, ...]) -> dict[str, set[str]]:
+    """authority → the kinds of news reported of it (full inspection, monitoring visit…)."""
+    out: dict[str, set[str]] = defaultdict(set)
     for event in events:
-        code, _, kind, *when = event.split("|")
-        years = out[code][kind]
-        if when and when[0]:
-            years.add(when[0][:4])
+        code, _, kind = event.split("|")
+        out[code].add(kind)
     return out
 
 
