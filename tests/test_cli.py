@@ -374,3 +374,14 @@ def test_group_prints_stories_and_why_and_names_a_bad_line(tmp_path):
     assert bad.returncode == 2
     assert "week.jsonl: line 2: missing 'text'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_binary_input_and_an_absurd_age_get_answers_not_tracebacks(tmp_path):
+    noise = bytes(range(256)) * 40
+    result = subprocess.run([sys.executable, "-m", "sectorwatch.cli", "tag", "-"],
+                            input=noise, capture_output=True, timeout=60)
+    assert result.returncode == 0 and b"Traceback" not in result.stderr
+    assert json.loads(result.stdout)["authorities"] == []
+    old = sw("articles", "--since", "99999999999d", cwd=tmp_path)
+    assert old.returncode == 2 and "reaches back before the year 1" in old.stderr
+    assert "Traceback" not in old.stderr

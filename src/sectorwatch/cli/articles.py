@@ -66,11 +66,19 @@ def articles(obj: Context, since: str | None, source_id: str | None, limit: int,
     console.print(table)
 
 
+MAX_TAG_INPUT = 5_000_000
+"""Bytes of input `tag` reads: a giant file is cut, as a giant page is."""
+
+
 def parse_since(value: str) -> datetime:
     """'2026-11-01' or an age like '7d' / '12h' → an aware datetime."""
     if m := re.fullmatch(r"(\d+)([dhw])", value.strip()):
         unit = {"h": "hours", "d": "days", "w": "weeks"}[m[2]]
-        return datetime.now(UTC) - timedelta(**{unit: int(m[1])})
+        try:
+            return datetime.now(UTC) - timedelta(**{unit: int(m[1])})
+        except (OverflowError, ValueError):
+            raise click.BadParameter(f"{value} reaches back before the year 1",
+                                     param_hint="--since") from None
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
@@ -169,7 +177,7 @@ def article_text(article) -> str:
 
 
 @cli.command("tag")
-@click.argument("source", type=click.File("r", encoding="utf-8"), default="-", metavar="[FILE|-]")
+@click.argument("source", type=click.File("rb"), default="-", metavar="[FILE|-]")
 @click.option("--title", default="", help="The article's headline (weighs more).")
 @click.option("--date", "day", metavar="YYYY[-MM[-DD]]",
               help="Publication date (or its month, or year): resolves names of abolished "
@@ -187,7 +195,10 @@ def tag_cmd(obj: Context, source, title: str, day: str | None, explain: bool, fm
     except ValueError:
         raise click.BadParameter("use YYYY-MM-DD, YYYY-MM or YYYY",
                                  param_hint="--date") from None
-    tags = Tagger.from_config(obj.config()).tag(title, source.read(), day).as_dict(explain)
+    from sectorwatch.fetch.decode import decode
+
+    text, _ = decode(source.read(MAX_TAG_INPUT))  # as pages are decoded: never a traceback
+    tags = Tagger.from_config(obj.config()).tag(title, text, day).as_dict(explain)
     if fmt == "json":
         click.echo(json.dumps(tags, indent=2, ensure_ascii=False))
         return
