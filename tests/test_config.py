@@ -174,3 +174,14 @@ def test_section_order_must_name_real_sections():
     config = parse_config("digest:\n  sections: region\n  section_order: [London, national]\n",
                           "c.yaml")
     assert config.digest.section_order == ("London", "national")
+
+
+def test_durations_and_sizes_have_a_ceiling_and_infinity_is_refused():
+    found = problems("fetch:\n  total_timeout: .inf\n  max_bytes: 999999999999GB\n"
+                     "  backoff: .nan\nsources:\n  - {id: a, type: feed, url: "
+                     "'https://example.org/f', interval: 99999999999999999999999d}\n")
+    assert sorted((str(p.path), p.message) for p in found) == [
+        ("fetch.backoff", "expected a duration such as 30s, 5m, 6h or 1d"),
+        ("fetch.max_bytes", "at most 1GB"),
+        ("fetch.total_timeout", "at most 366d"),
+        ("sources[0].interval", "at most 366d")]

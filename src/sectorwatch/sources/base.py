@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,17 +16,27 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+MAX_DURATION = 366 * 86400.0
+"""The longest duration any setting takes: a year (a longer one is a typo, or an attack on
+the date arithmetic)."""
+MAX_SIZE = 1_000_000_000
+"""The largest size any setting takes: 1 GB."""
+
+
 def parse_duration(value: Any) -> float:
-    """Seconds from ``90``, ``"90s"``, ``"5m"``, ``"6h"`` or ``"1d"``."""
-    if isinstance(value, bool):
+    """Seconds from ``90``, ``"90s"``, ``"5m"``, ``"6h"`` or ``"1d"``, at most a year."""
+    seconds = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds is None or math.isnan(seconds):
         raise ValueError("expected a duration such as 30s, 5m, 6h or 1d")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
-    if isinstance(value, str) and (m := _DURATION.match(value)):
-        return float(m.group(1)) * _UNITS[m.group(2)]
-    raise ValueError("expected a duration such as 30s, 5m, 6h or 1d")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    if seconds > MAX_DURATION:
+        raise ValueError("at most 366d")
+    return seconds
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
@@ -33,12 +44,17 @@ _SIZE_UNITS = {None: 1, "b": 1, "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_00
 
 
 def parse_size(value: Any) -> int:
-    """Bytes from ``5000000`` or ``"5MB"`` / ``"500kB"``."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if isinstance(value, str) and (m := _SIZE.match(value)):
-        return int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
-    raise ValueError("expected a positive size such as 5MB, 500kB or 1000000")
+    """Bytes from ``5000000`` or ``"5MB"`` / ``"500kB"``, at most 1 GB."""
+    size = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    elif isinstance(value, str) and (m := _SIZE.match(value)):
+        size = float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()]
+    if size is None or size <= 0 or math.isnan(size):
+        raise ValueError("expected a positive size such as 5MB, 500kB or 1000000")
+    if size > MAX_SIZE:
+        raise ValueError("at most 1GB")
+    return int(size)
 
 
 def _check_http_url(value: str) -> str:
