@@ -185,3 +185,16 @@ def test_durations_and_sizes_have_a_ceiling_and_infinity_is_refused():
         ("fetch.max_bytes", "at most 1GB"),
         ("fetch.total_timeout", "at most 366d"),
         ("sources[0].interval", "at most 366d")]
+
+
+def test_an_alias_bomb_and_deep_nesting_are_refused_at_once():
+    rows = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        rows.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    [bomb] = problems("\n".join([*rows, "sources: *i"]) + "\n")
+    assert "expands to more than 100,000 values" in bomb.message and bomb.line
+    [deep] = problems("sources: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert deep.message.startswith("nested too deep") and deep.line == 1
+    indented = "sources:\n" + "".join("  " * i + "-\n" for i in range(3000))
+    [block] = problems(indented)
+    assert "nested too deep" in block.message or "levels" in block.message

@@ -371,6 +371,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 
 def parse_config(text: str, filename: str) -> Config:
     """Validate YAML text; raise ConfigError listing every problem with its YAML path and line."""
+    deep = _too_deep(text)
+    if deep is not None:
+        raise ConfigError([Problem(filename, "", f"nested too deep (more than {MAX_DEPTH} "
+                                   "levels)", deep)])
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -378,9 +382,11 @@ def parse_config(text: str, filename: str) -> Config:
         line = mark.line + 1 if mark else None
         msg = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([Problem(filename, "", f"not valid YAML: {msg}", line)]) from None
+    except RecursionError:
+        raise ConfigError([Problem(filename, "", "nested too deep")]) from None
     problems: list[Problem] = []
     lines: dict[tuple[Any, ...], int] = {}
-    data = _to_python(node, (), lines, problems, filename) if node is not None else {}
+    data = _to_python(node, (), lines, problems, filename, [0]) if node is not None else {}
     if not isinstance(data, dict):
         raise ConfigError([Problem(filename, "", "the file must be a mapping of settings", 1)])
     problems.extend(_duplicate_ids(data, lines, filename))
@@ -430,8 +436,44 @@ def _cross_checks(config: Config, lines: dict, file: str) -> Iterator[Problem]:
                           f"known: {', '.join(known)}")
 
 
-def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: dict, problems: list, file: str):
-    """Build plain data from YAML nodes, remembering the line of every path."""
+MAX_DEPTH = 64
+"""Levels of nesting a config may have (it needs five)."""
+MAX_VALUES = 100_000
+"""Values a config may expand to: aliases of aliases (a 'billion laughs') stop here."""
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where brackets nest deeper than MAX_DEPTH, if they do (YAML's parser
+    recurses once a level, so a deep enough file would exhaust the stack)."""
+    depth, line, quote = 0, 1, ""
+    for char in text:
+        if char == "\n":
+            line += 1
+            quote = ""
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            quote = "\n"  # a comment runs to the end of the line
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return None
+
+
+def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: dict, problems: list, file: str,
+               count: list[int]):
+    """Build plain data from YAML nodes, remembering the line of every path; ``count``
+    holds the values built so far (an alias is built again wherever it is used)."""
+    count[0] += 1
+    if count[0] > MAX_VALUES or len(path) > MAX_DEPTH:
+        raise ConfigError([Problem(file, _fmt(path), "the file expands to more than "
+                                   f"{MAX_VALUES:,} values or {MAX_DEPTH} levels (aliases "
+                                   "inside aliases?)", node.start_mark.line + 1)])
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -442,10 +484,11 @@ def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: dict, problems: li
                     Problem(file, _fmt((*path, key)), "key given twice",
                             key_node.start_mark.line + 1, "remove one of them")
                 )
-            out[key] = _to_python(value_node, (*path, key), lines, problems, file)
+            out[key] = _to_python(value_node, (*path, key), lines, problems, file, count)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(n, (*path, i), lines, problems, file) for i, n in enumerate(node.value)]
+        return [_to_python(n, (*path, i), lines, problems, file, count)
+                for i, n in enumerate(node.value)]
     return yaml.SafeLoader(" ").construct_object(node)
 
 
