@@ -33,7 +33,7 @@ from sectorwatch.store import Store
 from sectorwatch.tag.authorities import gazetteer
 from sectorwatch.tokens import Signer
 from sectorwatch.web.limits import RateLimit
-from sectorwatch.web.security import Csrf, SecurityHeaders, origin_of
+from sectorwatch.web.security import HEADERS, HSTS, Csrf, SecurityHeaders, origin_of
 
 log = logging.getLogger("sectorwatch.web")
 
@@ -155,8 +155,12 @@ def create_app(config: Config, store: Store, signer: Signer, *,
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("error serving %s", request.url.path)
-        return web.plain_page("error.html.j2", 500, title="Something went wrong",
+        page = web.plain_page("error.html.j2", 500, title="Something went wrong",
                               message="The server could not answer. Please try again later.")
+        page.headers.update(HEADERS)  # answered outside the middleware: add them here
+        if https:
+            page.headers["strict-transport-security"] = HSTS
+        return page
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -175,8 +179,9 @@ def create_app(config: Config, store: Store, signer: Signer, *,
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={HTTPException: http_error, 500: server_error})
     app.state.web = web
-    app.add_middleware(SecurityHeaders, https=https, private_prefixes=PRIVATE)
+    # The last added is outermost: the headers go on every answer, a 413 included.
     app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(SecurityHeaders, https=https, private_prefixes=PRIVATE)
     return app
 
 
