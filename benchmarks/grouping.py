@@ -15,12 +15,14 @@ Scores are over every pair of the part's articles: a pair is positive when both 
 story.
 
     python benchmarks/grouping.py [--part dev|test|both] [--pairs] [--speed] [--articles N]
+                                  [--labels FILE [--cache DIR]]
 
 --pairs lists the wrong pairs (development part unless --part test is given) with the
 score that joined or failed to join them. --speed times ``group_stories`` on a week of N
 articles (default 5,000, made up from a long-tailed vocabulary, one in five a retelling),
 against the reference measured in the same run: grouping by TF-IDF cosine of words
-alone (``stories.group_by_words``).
+alone (``stories.group_by_words``). --labels scores another set labelled the same way
+(benchmarks/labels/grouping-*.jsonl, texts in .cache/<name>/), whole, as a test part.
 """
 
 from __future__ import annotations
@@ -142,16 +144,23 @@ def main() -> int:
     parser.add_argument("--pairs", action="store_true", help="list the wrong pairs")
     parser.add_argument("--speed", action="store_true", help="time a week of articles")
     parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--labels", type=Path, default=LABELS,
+                        help="another set labelled the same way, scored whole as a test part")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="its texts (default: .cache/<the labels file's name>/)")
     args = parser.parse_args()
-    if not LABELS.exists():
-        print(f"no labels at {LABELS}", file=sys.stderr)
+    if not args.labels.exists():
+        print(f"no labels at {args.labels}", file=sys.stderr)
         return 2
-    rows, total = load()
-    test = {line.strip() for line in TEST_STORIES.read_text().splitlines()
-            if line.strip() and not line.startswith("#")}
+    other = args.labels != LABELS
+    cache = args.cache or (ROOT / ".cache" / args.labels.stem if other else CACHE)
+    rows, total = load(args.labels, cache)
+    test = {r["story"] for r in rows} if other else {
+        line.strip() for line in TEST_STORIES.read_text().splitlines()
+        if line.strip() and not line.startswith("#")}
     parts = {"dev": [r for r in rows if r["story"] not in test],
              "test": [r for r in rows if r["story"] in test]}
-    print(f"grouping set: {len(rows)} of {total} labelled articles found in {CACHE} "
+    print(f"grouping set: {len(rows)} of {total} labelled articles found in {cache} "
           f"(dev {len(parts['dev'])}, test {len(parts['test'])})\n")
     if not rows:
         print("fetch the texts into the cache first (see the README's Benchmarks section)",

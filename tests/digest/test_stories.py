@@ -130,15 +130,20 @@ def test_different_news_of_one_council_stays_apart_and_does_not_chain():
     assert any(s.others for s in stories)  # the bridge joins one of them, not both
 
 
-def test_one_councils_one_grade_reported_within_days_is_one_event():
+def test_one_councils_one_grade_told_in_some_of_the_same_words_is_one_event():
     grade = ("E06000057|inadequate|full inspection",)
-    first = told("Inspectors found children waited too long for help in the county. "
-                 + FILLER, "County services failing", events=grade)
-    second = told("A damning report says managers did not know their frontline well. "
-                  "Staff turnover was high.", "Damning report", day=3, ident=1, events=grade)
-    assert groups(group_stories([first, second])) == {frozenset({"outlet0", "outlet1"})}
+    first = told("Ofsted rated Northumberland's children's services inadequate. Inspectors "
+                 "found children waited too long for help in the county. " + FILLER,
+                 "County services failing", events=grade)
+    second = told("Northumberland's children's services are inadequate, a damning Ofsted "
+                  "report says: children waited for help. Managers did not know their "
+                  "frontline well.", "Damning report", day=3, ident=1, events=grade)
+    week = ["Fostering allowances rise in Kent.", "A new secure children's home opens.",
+            "Ofsted publishes its annual report on social care."]  # rarity is judged on more
+    assert groups(group_stories([first, second], background=week)) == {
+        frozenset({"outlet0", "outlet1"})}
     later = replace(second, published=second.published + timedelta(days=30))
-    undated = replace(second, dated=False, text="Parking charges rise in the town centre.")
+    unlike = replace(second, text="Parking charges rise in the town centre, say traders.")
     other = replace(second, primary=frozenset({"E10000016"}))  # another council's grade
-    for apart in (later, undated, other):
-        assert groups(group_stories([first, apart])) == set()
+    for apart in (later, unlike, other):
+        assert groups(group_stories([first, apart], background=week)) == set()

@@ -37,7 +37,7 @@ SIMILAR = 0.15  # cosine at or above which two articles tell one story (see test
 WINDOW = timedelta(days=10)  # outlets report an event within days of each other
 TOP_TERMS = 25  # terms per article in the candidate index
 SHARED_TERMS = 4  # top terms two articles must share to be compared at all
-SAME_NEWS_WORDS = 0.08  # wording an undated article needs to join one reporting its news
+SAME_NEWS_WORDS = 0.10  # wording two reports of one council's same grade need to be one story
 SHARED_NAMES = 2  # rare names two articles must share to be one story on names alone
 RARE_NAME = 0.1  # a name in more than this share of the articles is not rare
 OPENING = 600  # characters of headline and text where a name once is what the story is about
@@ -136,9 +136,9 @@ def group_stories(items: Sequence[Item], similar: float = SIMILAR,
             apart.add((a, b))
             continue
         strength = view.strength(a, b, similar)
-        if strength < 1.0 and _same_news(items[a], items[b]) and (
-                (items[a].dated and items[b].dated) or view.cosine(a, b) >= SAME_NEWS_WORDS):
-            strength = 1.0  # one council's one grade, reported within days: one event
+        if strength < 1.0 and _same_news(items[a], items[b]) and \
+                view.cosine(a, b) >= SAME_NEWS_WORDS:
+            strength = 1.0  # one council's one grade, told in some of the same words
         if strength >= 1.0:
             joins.append((strength, a, b))
     parent = list(range(len(items)))
