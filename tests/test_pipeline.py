@@ -236,7 +236,11 @@ def test_unreachable_host(make_site, make_config, store):
                          f"  - {{id: bad, type: feed, url: 'http://127.0.0.1:{dead}/feed'}}\n")
     report = run_all(config, store)
     assert_good_unharmed(store, report)
-    assert errors_for(store, "bad") == [("fetch", "robots")]  # RFC 9309: unreachable = disallow
+    # RFC 9309: unreachable means disallowed, but the error says what happened
+    assert errors_for(store, "bad") == [("fetch", "unreachable")]
+    [error] = [e for e in store.run_errors() if e.source_id == "bad"]
+    assert "gave no answer (connection failed: connection refused)" in error.message
+    assert "robots.txt unavailable" not in error.message
 
 
 def test_404_article_is_given_up_after_repeated_failures(pair, make_config, store):

@@ -24,9 +24,9 @@ class SectorwatchError(Exception):
 class FetchError(SectorwatchError):
     """An HTTP request did not give a usable response.
 
-    ``kind`` is one of: connection, timeout, http, blocked, too_large, content_type,
-    redirects, robots, rate_limited, stopped (a stop was asked for: not a failure of the
-    source).
+    ``kind`` is one of: connection, timeout, unreachable (no answer even to robots.txt),
+    http, blocked (a refused or private address), too_large, content_type, redirects,
+    robots, rate_limited, stopped (a stop was asked for: not a failure of the source).
     """
 
     stage = "fetch"
@@ -43,7 +43,7 @@ class FetchError(SectorwatchError):
     @property
     def transient(self) -> bool:
         """Worth trying again later (as opposed to a page that is gone or refused)."""
-        return self.kind in ("connection", "timeout", "rate_limited") or (
+        return self.kind in ("connection", "timeout", "unreachable", "rate_limited") or (
             self.kind == "http" and self.status is not None and self.status >= 500
         )
 

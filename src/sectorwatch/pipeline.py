@@ -156,7 +156,7 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
     if stop.is_set():
         report.status = "stopped"
         return report
-    fetcher = SourceFetcher(client, store)
+    fetcher = SourceFetcher(client, store, source.url)
     started, t0 = datetime.now(UTC), time.monotonic()
     progress.source_started(source)
     kind = REGISTRY[source.type]

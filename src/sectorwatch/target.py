@@ -93,7 +93,7 @@ def _newest_pages(config: Config, source: SourceBase, skip: str) -> tuple[list[P
     client = HttpClient(config.fetch)
     pages: list[Page] = []
     try:
-        fetcher = SourceFetcher(client, None)
+        fetcher = SourceFetcher(client, None, source.url)
         try:
             discovery = kind.discover(source, fetcher)
         except SectorwatchError:

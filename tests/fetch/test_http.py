@@ -313,3 +313,47 @@ def test_redirect_target_is_followed_exactly(site, client):
     site.handle("/go", lambda h: Response(302, b"", (("Location", "/signed?utm_source=x&sig=1"),)))
     page = client.get(f"{site.base}/go", accept="html")
     assert page.final_url == f"{site.base}/signed?utm_source=x&sig=1"
+
+
+@pytest.fixture
+def public_site(monkeypatch):
+    """A site on 127.0.0.2 that counts as a public address, named news.example.org; the
+    resolver maps evil.example.org to 127.0.0.1 (a DNS trick)."""
+    from sectorwatch.demo.server import Site
+    from sectorwatch.fetch import addresses, watchdog
+
+    real_resolve, real_reserved = watchdog.resolve, addresses.reserved
+    names = {"news.example.org": "127.0.0.2", "evil.example.org": "127.0.0.1"}
+    monkeypatch.setattr(watchdog, "resolve", lambda host, *a: real_resolve(
+        names.get(host, host), *a))
+    monkeypatch.setattr(watchdog, "reserved",
+                        lambda ip: None if ip == "127.0.0.2" else real_reserved(ip))
+    site = Site("public", host="127.0.0.2").start()
+    yield site
+    site.stop()
+
+
+def test_a_public_source_is_never_led_to_a_private_address(public_site, site, store):
+    from sectorwatch.fetch.http import SourceFetcher
+
+    port = public_site.base.rsplit(":", 1)[1]
+    home = f"http://news.example.org:{port}"
+    site.route("/secret", FEED, "application/rss+xml")  # an internal service on 127.0.0.1
+    inner = site.base.rsplit(":", 1)[1]
+    public_site.route("/feed", FEED, "application/rss+xml")
+    public_site.handle("/moved", lambda h: Response(302, b"", (("Location",
+                                                                f"{site.base}/secret"),)))
+    public_site.handle("/trick", lambda h: Response(302, b"", (("Location",
+                       f"http://evil.example.org:{inner}/secret"),)))
+    client = HttpClient(settings(respect_robots=False), store)
+    fetcher = SourceFetcher(client, None, f"{home}/feed")
+    assert fetcher.get(f"{home}/feed", accept="feed") is not None  # its own address is fine
+    for path in ("/moved", "/trick"):
+        with pytest.raises(FetchError) as info:
+            fetcher.get(f"{home}{path}", accept="feed")
+        assert info.value.kind == "blocked"
+        assert "127.0.0.1, a loopback address" in info.value.message
+    assert site.count("/secret") == 0  # never reached
+    demo = SourceFetcher(client, None, f"{site.base}/feed")  # a source on 127.0.0.1 itself
+    assert demo.get(f"{site.base}/secret", accept="feed") is not None
+    client.close()

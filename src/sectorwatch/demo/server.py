@@ -57,6 +57,8 @@ class Site:
     base: str = ""
     stopping: threading.Event = field(default_factory=threading.Event)
     """Set by stop(): routes that take their time (a drip) end early."""
+    host: str = "127.0.0.1"
+    """A loopback address (127.0.0.2 stands in for another machine)."""
     _server: ThreadingHTTPServer | None = None
 
     def route(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8"
@@ -71,10 +73,10 @@ class Site:
         return sum(1 for p, _ in self.requests if p == path)
 
     def start(self) -> Site:
-        server = _Server(("127.0.0.1", 0), RequestHandler)
+        server = _Server((self.host, 0), RequestHandler)
         server.site = self  # type: ignore[attr-defined]
         self._server = server
-        self.base = f"http://127.0.0.1:{server.server_address[1]}"
+        self.base = f"http://{self.host}:{server.server_address[1]}"
         threading.Thread(target=server.serve_forever, args=(0.05,), name=f"site-{self.name}",
                          daemon=True).start()
         return self

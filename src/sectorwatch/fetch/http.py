@@ -17,10 +17,12 @@ import urllib3
 
 from sectorwatch.config import FetchSettings
 from sectorwatch.errors import FetchError
+from sectorwatch.fetch.addresses import AddressRefused, internal_source
 from sectorwatch.fetch.decode import decode, strip_controls
 from sectorwatch.fetch.pacing import HostPacer
 from sectorwatch.fetch.robots import RobotsAnswer, RobotsCache, RobotsStore
 from sectorwatch.fetch.watchdog import Watch, Watchdog, WatchedAdapter
+from sectorwatch.fetch.watchdog import public_only as public_only_in
 from sectorwatch.models import Page
 from sectorwatch.urls import canonicalize, origin
 
@@ -110,12 +112,17 @@ class HttpClient:
             raise FetchStopped("stopped while waiting to send a request")
 
     def get(self, url: str, *, accept: str, validators: tuple[str | None, str | None] | None = None,
-            hook: RequestHook | None = None) -> Page | None:
+            hook: RequestHook | None = None, public_only: bool = False) -> Page | None:
         """Fetch ``url``; None means 304 Not Modified (only when ``validators`` were sent).
 
         Transient failures are retried with exponential backoff; every other failure
-        raises FetchError with a ``kind`` the caller can record.
+        raises FetchError with a ``kind`` the caller can record. ``public_only``: connect
+        to public addresses only, at every hop (see fetch.addresses).
         """
+        with public_only_in(public_only):
+            return self._get(url, accept, validators, hook)
+
+    def _get(self, url: str, accept: str, validators, hook) -> Page | None:
         attempt = 1
         while True:
             try:
@@ -130,8 +137,8 @@ class HttpClient:
                 attempt += 1
 
     def _retry_wait(self, exc: FetchError, attempt: int) -> float | None:
-        if attempt >= self.settings.max_attempts:
-            return None
+        if attempt >= self.settings.max_attempts or exc.kind == "unreachable":
+            return None  # no answer even to robots.txt: the next poll tries again
         if exc.kind == "rate_limited":
             wait = exc.retry_after
             return wait if wait is not None and wait <= self.settings.retry_after_max_wait else None
@@ -300,7 +307,7 @@ class HttpClient:
             except FetchStopped:
                 raise  # nothing was learned: no verdict on the host
             except FetchError as exc:
-                return RobotsAnswer(0, "", exc.message)
+                return RobotsAnswer(0, "", exc.message, exc.kind)
             if status in _REDIRECTS and headers.get("location"):
                 current = urljoin(current, headers["location"].strip())
                 continue
@@ -319,10 +326,13 @@ class SourceFetcher:
     """The client as one source sees it: conditional requests from stored validators,
     and a count of every request made on the source's behalf."""
 
-    def __init__(self, client: HttpClient, validators: ValidatorStore | None):
+    def __init__(self, client: HttpClient, validators: ValidatorStore | None,
+                 home: str | None = None):
         self._client = client
         self._validators = validators
         self.outcomes: Counter[str] = Counter()
+        # A source on a public address is never led to a private one (fetch.addresses).
+        self.public_only = home is not None and not internal_source(home)
 
     @property
     def requests(self) -> int:
@@ -332,7 +342,8 @@ class SourceFetcher:
         validators = None
         if conditional and self._validators is not None:
             validators = self._validators.load_validators(url)
-        return self._client.get(url, accept=accept, validators=validators, hook=self._hook)
+        return self._client.get(url, accept=accept, validators=validators, hook=self._hook,
+                                public_only=self.public_only)
 
     def _hook(self, url: str, outcome: str) -> None:
         self.outcomes[outcome] += 1
@@ -357,6 +368,10 @@ def retry_after_seconds(value: str | None) -> float:
 
 
 def _request_error(exc: requests.RequestException, url: str, s: FetchSettings) -> FetchError:
+    if refused := _cause(exc, AddressRefused):
+        return FetchError(f"not fetched: {refused}", kind="blocked", url=url,
+                          hint="a redirect or link on a public site pointed inside a private "
+                               "network; configure such a source by its own address")
     if isinstance(exc, requests.Timeout):
         what = (f"no connection within {s.connect_timeout:g}s"
                 if isinstance(exc, requests.ConnectTimeout)
@@ -374,6 +389,22 @@ def _type_ok(accept: str, ctype: str, body: bytes) -> bool:
     generic = not lowered or lowered.startswith(("text/plain", "application/octet-stream"))
     # Feeds are often served as text/html by misconfigured servers; trust the bytes then.
     return (generic or accept in ("feed", "sitemap")) and head.startswith(sniff)
+
+
+def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of ``kind`` in ``exc``'s chain of causes."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, kind):
+            return item
+        stack += [x for x in (getattr(item, "reason", None), item.__cause__, item.__context__,
+                              *getattr(item, "args", ())) if isinstance(x, BaseException)]
+    return None
 
 
 def _reason(exc: BaseException) -> str:

@@ -28,6 +28,8 @@ class RobotsAnswer:
     status: int
     body: str
     reason: str = ""
+    kind: str = ""
+    """For status 0: the fetch error's kind ("connection", "timeout", "blocked")."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,9 @@ class _Rules:
     parser: Protego | None
     allow_all: bool
     reason: str
+    unreachable: str = ""
+    """The error kind when the host gave no answer at all: "unreachable" (refused, timed
+    out; not retried at once, the next poll tries again) or "blocked" (a private address)."""
 
 
 class RobotsCache:
@@ -59,6 +64,11 @@ class RobotsCache:
         rules = self._rules_for(site)
         if rules.allow_all:
             return
+        if rules.parser is None and rules.unreachable:
+            # No answer at all: say so, rather than blame robots.txt for it.
+            raise FetchError(f"{site} gave no answer ({rules.reason}), so not even its "
+                             "robots.txt could be read", kind=rules.unreachable, url=url,
+                             hint="it is tried again on the next poll")
         if rules.parser is None:
             raise FetchError(f"robots.txt unavailable ({rules.reason}): the host is treated as "
                              "disallowed (RFC 9309)", kind="robots", url=url,
@@ -97,4 +107,6 @@ class RobotsCache:
         if 400 <= answer.status < 500:
             return _Rules(expires, None, True, f"HTTP {answer.status}")
         reason = f"HTTP {answer.status}" if answer.status else (answer.reason or "unreachable")
-        return _Rules(expires, None, False, reason)
+        unreachable = "" if answer.status else (
+            "blocked" if answer.kind == "blocked" else "unreachable")
+        return _Rules(expires, None, False, reason, unreachable)

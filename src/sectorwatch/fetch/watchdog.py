@@ -26,6 +26,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family
 
+from sectorwatch.fetch.addresses import AddressRefused, reserved
+
 STOP_GRACE = 0.5
 """Seconds an exchange in flight may still finish once a stop is asked for: a page that is
 arriving is kept, one that hangs is abandoned."""
@@ -81,6 +83,28 @@ class Watch:
 def current() -> Watch | None:
     """The Watch of the exchange running in this thread."""
     return getattr(_local, "watch", None)
+
+
+@contextmanager
+def public_only(on: bool) -> Iterator[None]:
+    """In this block, in this thread, connect only to public addresses (if ``on``)."""
+    outer, _local.public_only = getattr(_local, "public_only", False), on
+    try:
+        yield
+    finally:
+        _local.public_only = outer
+
+
+def _refusal(host: str, ip: str) -> AddressRefused | None:
+    """Why connecting to ``ip`` (for ``host``) is refused here, if it is."""
+    if not getattr(_local, "public_only", False) or not (kind := reserved(ip)):
+        return None
+    return AddressRefused(f"{host} is at {ip}, a {kind} address, which a source on a public "
+                          "address may not lead to")
+
+
+resolve = socket.getaddrinfo
+"""How names are resolved (a test can stand a stub in)."""
 
 
 class Watchdog:
@@ -167,8 +191,15 @@ class _Connection(HTTPConnection):
         return sock
 
     def request(self, *args, **kwargs) -> None:
-        if self.sock is not None and (watch := current()) is not None:
-            watch.attach(self.sock)  # a kept-alive connection, used again
+        if self.sock is not None:  # a kept-alive connection, used again
+            refused = None
+            with suppress(OSError):  # not connected any more: it will reconnect, checked
+                refused = _refusal(self.host, self.sock.getpeername()[0])
+            if refused is not None:
+                self.close()
+                raise refused
+            if (watch := current()) is not None:
+                watch.attach(self.sock)
         super().request(*args, **kwargs)
 
 
@@ -178,8 +209,11 @@ def _connect(watch: Watch, address: tuple[str, int], timeout, source_address,
     connects: a host that never answers is cut off like one that drips."""
     host, port = address
     error: OSError | None = None
-    for family, kind, proto, _name, addr in socket.getaddrinfo(
+    for family, kind, proto, _name, addr in resolve(
             host.strip("[]"), port, allowed_gai_family(), socket.SOCK_STREAM):
+        if refused := _refusal(host, addr[0]):  # the address connected to is the one checked
+            error = error or refused
+            continue
         sock = socket.socket(family, kind, proto)
         try:
             for option in options or ():
