@@ -357,3 +357,17 @@ def test_a_public_source_is_never_led_to_a_private_address(public_site, site, st
     demo = SourceFetcher(client, None, f"{site.base}/feed")  # a source on 127.0.0.1 itself
     assert demo.get(f"{site.base}/secret", accept="feed") is not None
     client.close()
+
+
+def test_a_hosts_back_off_says_which_request_was_told_to_wait(site, store):
+    client = HttpClient(settings(retry_after_max_wait=1, respect_robots=False), store)
+    site.handle("/busy", lambda h: Response(429, b"slow down", (("Retry-After", "3600"),)))
+    site.route("/feed", FEED, "application/rss+xml")
+    with pytest.raises(FetchError):
+        client.get(f"{site.base}/busy", accept="feed")
+    with pytest.raises(FetchError) as info:
+        client.get(f"{site.base}/feed", accept="feed")  # a sibling source on the same host
+    assert info.value.kind == "rate_limited"
+    assert f"(HTTP 429 to {site.base}/busy)" in info.value.message
+    assert site.count("/feed") == 0
+    client.close()

@@ -191,7 +191,7 @@ class HttpClient:
         site = origin(url)
         if blocked := self.pacer.blocked(site):
             left, reason = blocked
-            raise FetchError(f"host backing off for {left:.0f}s more ({reason})",
+            raise FetchError(f"not asked: the host said to wait {left:.0f}s more ({reason})",
                              kind="rate_limited", url=url, retry_after=left)
         with self.pacer.slot(site):
             if self._stop.is_set():
@@ -263,7 +263,7 @@ class HttpClient:
         if status in (429, 503) and (status == 429 or "retry-after" in headers):
             wait = retry_after_seconds(headers.get("retry-after"))
             if wait > self.settings.retry_after_max_wait:
-                self.pacer.block(origin(url), wait, f"HTTP {status}")
+                self.pacer.block(origin(url), wait, f"HTTP {status} to {url}")
             raise FetchError(f"HTTP {status}: asked to retry after {wait:.0f}s",
                              kind="rate_limited", status=status, url=url, retry_after=wait,
                              hint="the host is rate limiting; it is retried on a later poll")
