@@ -49,3 +49,48 @@ def test_serve_listens_on_loopback_and_stops_cleanly_on_sigterm(tmp_path):
         output = proc.communicate(timeout=20)[0]
     assert proc.returncode == 0, output
     assert "serving on http://127.0.0.1:" in output and "web.stopped" in output
+
+
+def test_slow_clients_are_cut_off_and_cannot_take_every_connection():
+    import socket
+    import threading
+    import time
+
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from sectorwatch.cli.serve import server
+
+    app = Starlette(routes=[Route("/healthz", lambda r: PlainTextResponse("ok"))])
+    port = free_port()
+    running = server(app, "127.0.0.1", port, (), header_timeout=1.0, per_client=5)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", None, timeout=20)
+        slow = []
+        for _ in range(8):  # a slowloris: heads that never end, from one address
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            slow.append(s)
+        other = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                         source_address=("127.0.0.2", 0))  # another client
+        other.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := other.recv(4096):
+            answer += chunk
+        other.close()
+        assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"ok")
+        t0 = time.monotonic()
+        for s in slow:
+            s.settimeout(5)
+            try:  # cut off: closed at once (over the cap) or at 1 s
+                assert s.recv(100) == b""
+            except ConnectionResetError:
+                pass
+            s.close()
+        assert time.monotonic() - t0 < 4
+    finally:
+        running.should_exit = True
+        thread.join(timeout=10)

@@ -9,11 +9,16 @@ import click
 from sectorwatch.cli import Context, cli
 
 
-def server(app, host: str, port: int, trusted_proxies: tuple[str, ...]):
+def server(app, host: str, port: int, trusted_proxies: tuple[str, ...], *,
+           header_timeout: float | None = None, per_client: int | None = None):
     """A uvicorn server for ``app``: no Server header, our logging, forwarded headers
-    believed only from ``trusted_proxies``. SIGTERM or Ctrl-C stops it gracefully and the
-    process exits 0 (uvicorn itself raises the signal again once stopped)."""
+    believed only from ``trusted_proxies``, a deadline for each request's head and a cap
+    on each client's connections (sectorwatch.web.protocol). SIGTERM or Ctrl-C stops it
+    gracefully and the process exits 0 (uvicorn itself raises the signal again once
+    stopped)."""
     import uvicorn
+
+    from sectorwatch.web import protocol
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig, frame) -> None:
@@ -24,7 +29,9 @@ def server(app, host: str, port: int, trusted_proxies: tuple[str, ...]):
         app, host=host, port=port, log_config=None, access_log=False, server_header=False,
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=list(trusted_proxies) or None, lifespan="on",
-        timeout_graceful_shutdown=10, limit_concurrency=200))
+        timeout_graceful_shutdown=10, limit_concurrency=200,
+        http=protocol.guarded(header_timeout or protocol.HEADER_TIMEOUT,
+                              per_client or protocol.PER_CLIENT, tuple(trusted_proxies))))
 
 
 @cli.command()
