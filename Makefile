@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sectorwatch needs Python 3.11 or newer (set PYTHON=...)")'
@@ -18,6 +18,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz.py --minutes $(or $(MINUTES),10)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts

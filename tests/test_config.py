@@ -198,3 +198,13 @@ def test_an_alias_bomb_and_deep_nesting_are_refused_at_once():
     indented = "sources:\n" + "".join("  " * i + "-\n" for i in range(3000))
     [block] = problems(indented)
     assert "nested too deep" in block.message or "levels" in block.message
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("sources: !foo x\n", "could not determine a constructor for the tag '!foo'"),
+    ("sources: !!timestamp 2020-99-99\n", "month must be in 1..12"),
+    ("? [a, b]\n: c\n", "a key must be a plain word"),
+])
+def test_tags_impossible_values_and_odd_keys_are_problems_not_tracebacks(text, message):
+    [p] = problems(text)
+    assert message in p.message and p.line == 1

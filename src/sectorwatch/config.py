@@ -478,7 +478,10 @@ def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: dict, problems: li
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.SafeLoader(" ").construct_object(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError([Problem(file, _fmt(path), "a key must be a plain word, not "
+                                           "a list or a mapping", key_node.start_mark.line + 1)])
+            key = _scalar(key_node, path, file)
             if key in out:
                 problems.append(
                     Problem(file, _fmt((*path, key)), "key given twice",
@@ -489,7 +492,18 @@ def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: dict, problems: li
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(n, (*path, i), lines, problems, file, count)
                 for i, n in enumerate(node.value)]
-    return yaml.SafeLoader(" ").construct_object(node)
+    return _scalar(node, path, file)
+
+
+def _scalar(node: yaml.Node, path: tuple[Any, ...], file: str) -> Any:
+    """A YAML scalar as Python; an unknown tag ("!foo") or an impossible value
+    ("!!timestamp 2020-99-99") is a ConfigError with its line, not a traceback."""
+    try:
+        return yaml.SafeLoader(" ").construct_object(node)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([Problem(file, _fmt(path), f"not a value: {reason}",
+                                   node.start_mark.line + 1)]) from None
 
 
 def _duplicate_ids(data: dict, lines: dict, file: str) -> Iterator[Problem]:

@@ -69,9 +69,13 @@ def preview(obj: Context, email: str | None, week: str | None, out: Path) -> Non
     else:
         stem = out / f"digest-{issue_key(send_at)}"
         html, text = stem.with_suffix(".html"), stem.with_suffix(".txt")
-    html.parent.mkdir(parents=True, exist_ok=True)
-    html.write_text(rendered.html, encoding="utf-8")
-    text.write_text(rendered.text, encoding="utf-8")
+    try:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(rendered.html, encoding="utf-8")
+        text.write_text(rendered.text, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the preview to {out}: "
+                                   f"{exc.strerror or exc}") from None
     console.print(f"{_stories(chosen.count)}, {len(rendered.html.encode()):,} bytes of HTML")
     console.print(escape(str(html)))
     console.print(escape(str(text)))

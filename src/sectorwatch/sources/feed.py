@@ -34,7 +34,7 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> list[Link]:
     """Links from feed bytes; raise ParseError when nothing usable is there."""
     parsed = feedparser.parse(body, response_headers={"content-type": content_type or "text/xml"},
                               sanitize_html=False, resolve_relative_uris=False)
-    if not parsed.version and not parsed.entries:
+    if not parsed.get("version") and not parsed.get("entries"):  # an empty body has neither
         raise ParseError("not an RSS or Atom feed", url=url, hint="check the feed URL")
     base = parsed.feed.get("link") or url
     links = []
