@@ -15,6 +15,7 @@ from aiosmtpd.controller import Controller
 from sectorwatch.config import Config, parse_config
 from sectorwatch.demo.server import Site
 from sectorwatch.store import Store
+from tests.hostile import HostileSite
 
 FAST_FETCH = """
 fetch:
@@ -70,6 +71,14 @@ def make_site() -> Iterator[Callable[[str], Site]]:
     yield factory
     for site in started:
         site.stop()
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileSite]:
+    """One server that misbehaves on demand (tests/hostile.py), stopped after the test."""
+    site = HostileSite().start()
+    yield site
+    site.stop()
 
 
 @pytest.fixture
