@@ -18,7 +18,7 @@ FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></chan
 PREFIX = "/hostile/"
 
 
-def _drop(handler) -> None:
+def drop(handler) -> None:
     handler.close_connection = True
     handler.connection.shutdown(socket.SHUT_RDWR)
 
@@ -39,7 +39,7 @@ def _drip_body(handler) -> None:
     handler.close_connection = True
 
 
-def _big(handler, size: int = 10_000_000, declare: bool = False) -> None:
+def big(handler, size: int = 10_000_000, declare: bool = False) -> None:
     handler.send_response(200)
     handler.send_header("Content-Type", "text/html")
     if declare:
@@ -75,13 +75,13 @@ MODES: dict[str, Callable[[], Handler]] = {
                                                                "text/plain"),))),
     "429-then-ok": lambda: _first_then(Response(429, b"slow down", (("Retry-After", "1"),))),
     "429-long": lambda: lambda h: Response(429, b"no", (("Retry-After", "3600"),)),
-    "drop": lambda: _drop,
+    "drop": lambda: drop,
     "slow": lambda: _slow,
     "drip-body": lambda: _drip_body,
     "drip-headers": lambda: dripping(Response(200, FEED, (("Content-Type", "text/xml"),
                                                           ("X-Padding", "x" * 2000)))),
-    "big": lambda: _big,
-    "big-declared": lambda: lambda h: _big(h, declare=True),
+    "big": lambda: big,
+    "big-declared": lambda: lambda h: big(h, declare=True),
     "challenge": lambda: lambda h: Response(403, b"<title>Just a moment...</title>",
                                             (("Content-Type", "text/html"),)),
     "loop-a": lambda: lambda h: Response(302, b"", (("Location", f"{PREFIX}loop-b"),)),

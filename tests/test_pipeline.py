@@ -15,7 +15,7 @@ import pytest
 from sectorwatch.demo.server import Response, Site
 from sectorwatch.pipeline import run_all
 from tests.conftest import LOREM, article_html, rss
-from tests.fetch.test_http import big, drop
+from tests.hostile import big, drop
 
 
 def healthy(site: Site, n: int = 3) -> None:
