@@ -49,6 +49,9 @@ def test_addresses(config, address):
 
 
 @given(st.binary(max_size=600))
-def test_input_files(config, data):
+def test_input_files(config, tmp_path_factory, data):
     run(config, "tag", "-", stdin=data)
     run(config, "group", "-", stdin=data)
+    csv = tmp_path_factory.mktemp("csv") / "subs.csv"
+    csv.write_bytes(data)
+    run(config, "subscribers", "import", str(csv))

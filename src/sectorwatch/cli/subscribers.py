@@ -128,7 +128,12 @@ def subscribers_import(obj: Context, path: Path, resubscribe: bool) -> None:
     from sectorwatch.digest.subscribers import parse_csv
 
     config = obj.config()
-    specs = parse_csv(path.read_text(encoding="utf-8-sig"), [t.slug for t in config.topics])
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{path}: not UTF-8 text ({exc.reason} at byte "
+                                   f"{exc.start}); save the CSV as UTF-8") from None
+    specs = parse_csv(text, [t.slug for t in config.topics])
     skipped: dict[str, list[str]] = {}
     brought_back: list[str] = []
     outcomes = []
