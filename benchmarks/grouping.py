@@ -41,25 +41,13 @@ from sectorwatch.config import load_config
 from sectorwatch.digest import stories
 from sectorwatch.digest.records import Record, items_for, parse_published
 from sectorwatch.tag import Tagger
+from tagging import trimmed  # the same reading of a stored copy as the tagging benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT.parent / "shared" / "data" / "real-articles" / "grouping-labels.jsonl"
 CACHE = ROOT / ".cache" / "grouping-articles"
 TEST_STORIES = Path(__file__).with_name("grouping-test-stories.txt")
 WEEK = datetime(2026, 11, 23, 9, tzinfo=UTC)
-_END = re.compile(r"[.!?:][\"'”’)]*\s|\n")
-
-
-def trimmed(text: str) -> str:
-    """The stored copy without a last sentence cut off mid-way (the copies end at a fixed
-    length), as the labeller read it."""
-    text = text.rstrip()
-    if not text or text[-1] in ".!?\"'”’)":
-        return text
-    ends = [m.end() for m in _END.finditer(text)]
-    return text[: ends[-1]].rstrip() if ends else text
-
-
 def load(labels: Path = LABELS, cache: Path = CACHE) -> tuple[list[dict], int]:
     """Labelled articles whose text is cached, and how many are labelled."""
     rows, total = [], 0
