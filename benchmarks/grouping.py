@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import random
 import re
 import sys
@@ -41,25 +40,19 @@ from sectorwatch.config import load_config
 from sectorwatch.digest import stories
 from sectorwatch.digest.records import Record, items_for, parse_published
 from sectorwatch.tag import Tagger
-from tagging import trimmed  # the same reading of a stored copy as the tagging benchmark
+from tagging import cached  # stored copies read as the tagging benchmark reads them
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT.parent / "shared" / "data" / "real-articles" / "grouping-labels.jsonl"
 CACHE = ROOT / ".cache" / "grouping-articles"
 TEST_STORIES = Path(__file__).with_name("grouping-test-stories.txt")
 WEEK = datetime(2026, 11, 23, 9, tzinfo=UTC)
+
+
 def load(labels: Path = LABELS, cache: Path = CACHE) -> tuple[list[dict], int]:
     """Labelled articles whose text is cached, and how many are labelled."""
-    rows, total = [], 0
-    for line in labels.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        total += 1
-        path = cache / f"{row['id']}.txt"
-        if path.exists():
-            rows.append({**row, "text": trimmed(path.read_text(encoding="utf-8"))})
-    return rows, total
+    found, total = cached(labels, cache)
+    return [{**row, "text": text} for row, text in found], total
 
 
 def records(rows: list[dict]) -> list[Record]:

@@ -71,22 +71,31 @@ def scope_of(text: str) -> str:
     return next((name for pattern, name in SCOPES if re.search(pattern, text)), text)
 
 
-def load_real(labels: Path = LABELS, cache: Path = CACHE) -> tuple[list[dict], int]:
-    """Labelled articles whose text is in the cache, and how many are labelled."""
-    cases, total = [], 0
+def cached(labels: Path, cache: Path) -> tuple[list[tuple[dict, str]], int]:
+    """(label row, its stored text trimmed) for every labelled article whose text is in
+    the cache, and how many are labelled."""
+    found, total = [], 0
     for line in labels.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         row = json.loads(line)
         total += 1
         path = cache / f"{row['id']}.txt"
-        if not path.exists():
-            continue
+        if path.exists():
+            found.append((row, trimmed(path.read_text(encoding="utf-8"))))
+    return found, total
+
+
+def load_real(labels: Path = LABELS, cache: Path = CACHE) -> tuple[list[dict], int]:
+    """Labelled articles whose text is in the cache, and how many are labelled."""
+    cases = []
+    found, total = cached(labels, cache)
+    for row, text in found:
         judgements = {(j["gss_code"], j["judgement"], scope_of(j["scope"]))
                       for j in row["ofsted_judgements"] if j.get("gss_code")}
         cases.append({
             "id": row["id"], "title": row["title"] or "", "date": row["published"],
-            "text": trimmed(path.read_text(encoding="utf-8")),
+            "text": text,
             "authorities": set(row["authority_gss_codes"]),
             "primary": set(row["primary_authority_gss_codes"]),
             "topics": set(row["topics"]), "judgements": judgements, "notes": row["notes"],
