@@ -39,9 +39,9 @@ from pathlib import Path
 
 import yaml
 
+from sectorwatch import gazetteer
 from sectorwatch.config import load_config
 from sectorwatch.tag import Tagger
-from sectorwatch.tag.authorities import gazetteer
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT.parent / "shared" / "data" / "real-articles" / "tagging-labels.jsonl"
@@ -153,9 +153,8 @@ KINDS = ("authorities", "primary", "topics", "judgements")
 
 def changed_council(code: str) -> bool:
     """An authority that was abolished, or created to replace one."""
-    info = gazetteer().authorities.get(code) or {}
-    return bool(info.get("end") or info.get("replaces") or
-                (info.get("start") or "0000") > "2009-04-01")
+    info = gazetteer.authorities().get(code)
+    return info is not None and bool(info.end or (info.start or "0000") > "2009-04-01")
 
 
 def evaluate(cases: list[dict], tagger: Tagger, past: bool = True) -> dict:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from sectorwatch import __version__
+from sectorwatch import __version__, gazetteer
 from sectorwatch.sources import REGISTRY
 from sectorwatch.sources.base import Duration, HttpUrl, Settings, Size, SourceBase, SourceId
 
@@ -412,8 +412,6 @@ _MAILTO = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 def _cross_checks(config: Config, lines: dict, file: str) -> Iterator[Problem]:
     """Settings that name other settings or packaged data must name real ones."""
-    from sectorwatch.tag.authorities import gazetteer
-
     digest = config.digest
     if digest.unsubscribe_mailbox.type != "none" and not _MAILTO.fullmatch(
             digest.unsubscribe_mailto):
@@ -422,8 +420,7 @@ def _cross_checks(config: Config, lines: dict, file: str) -> Iterator[Problem]:
                       lines.get(("digest", "unsubscribe_mailto")) or lines.get(("digest",)),
                       "use a plain address such as unsubscribe@news.example.org")
     if digest.sections == "region":
-        known = sorted({a["region"] for a in gazetteer().authorities.values()
-                        if a.get("region")} | {"national"})
+        known = sorted({*gazetteer.region_names(), "national"})
     else:
         known = [t.slug for t in config.topics] + ["other"]
     for i, key in enumerate(digest.section_order):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sectorwatch import gazetteer
+
 
 @dataclass(frozen=True)
 class Link:
@@ -70,3 +72,32 @@ class Article:
     warnings: tuple[str, ...] = field(default=(), compare=False)
     """What extraction doubted but worked around (e.g. a learned template it did not
     trust): recorded against the source, never stored with the article."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a subscriber follows; empty means everything."""
+
+    authorities: tuple[str, ...] = ()
+    """GSS codes."""
+    regions: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # sorted and without repeats, so equal filters compare (and are stored) equal
+        for name in ("authorities", "regions", "topics"):
+            object.__setattr__(self, name, tuple(sorted(set(getattr(self, name)))))
+
+    def describe(self) -> str:
+        parts = [", ".join(gazetteer.name(c) for c in self.authorities), ", ".join(self.regions),
+                 ", ".join(self.topics)]
+        return "; ".join(p for p in parts if p) or "everything"
+
+
+@dataclass(frozen=True)
+class SubscriberSpec:
+    email: str
+    name: str = ""
+    status: str = "active"
+    format: str = "html"
+    filters: Filters = field(default_factory=Filters)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from sectorwatch.config import load_config
+from sectorwatch.gazetteer import codes_for
 from sectorwatch.tag import Tagger
-from sectorwatch.tag.authorities import codes_for, gazetteer, tag_authorities
+from sectorwatch.tag.authorities import gazetteer, tag_authorities
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 

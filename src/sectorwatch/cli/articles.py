@@ -12,6 +12,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from sectorwatch import gazetteer
 from sectorwatch.cli import EXIT_FAILED, EXIT_OK, Context, cli, console, errors, when
 from sectorwatch.errors import SectorwatchError
 from sectorwatch.sources.base import ExtractRules
@@ -34,8 +35,6 @@ def articles(obj: Context, since: str | None, source_id: str | None, limit: int,
              authorities: tuple[str, ...], regions: tuple[str, ...], topics: tuple[str, ...],
              fmt: str) -> None:
     """List stored articles, newest first."""
-    from sectorwatch.tag.authorities import codes_for
-
     config = obj.config()
     since_at = parse_since(since) if since else None
     unknown_topics = set(topics) - {t.slug for t in config.topics}
@@ -44,9 +43,9 @@ def articles(obj: Context, since: str | None, source_id: str | None, limit: int,
                                  f"{', '.join(t.slug for t in config.topics)}",
                                  param_hint="--topic")
     try:
-        codes = codes_for(authorities, regions)
-    except KeyError as exc:
-        raise click.BadParameter(str(exc.args[0]), param_hint="--authority/--region") from None
+        codes = gazetteer.codes_for(authorities, regions)
+    except gazetteer.UnknownName as exc:
+        raise click.BadParameter(str(exc), param_hint="--authority/--region") from None
     with obj.store(config) as store:
         rows = store.articles(since=since_at, source_id=source_id, limit=limit,
                               authorities=codes, topics=topics)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sectorwatch import gazetteer
 from sectorwatch.config import Config, default_config_text, parse_config
 from sectorwatch.demo.server import localise, serve_sites
 from sectorwatch.digest import snapshot
@@ -23,7 +24,6 @@ from sectorwatch.digest.transport import OutboxTransport
 from sectorwatch.pipeline import run_all
 from sectorwatch.progress import RichProgress
 from sectorwatch.store import Store
-from sectorwatch.tag.authorities import gazetteer
 from sectorwatch.tokens import preview_signer
 
 # The week of seeds 000 and 002 (13 and 16 November 2018): the issue of Monday 19 November.
@@ -132,7 +132,7 @@ def timeline_table(config: Config, store: Store, code: str) -> Table:
     """An authority's Ofsted timeline as its web page shows it."""
     from sectorwatch.web.timeline import build_timeline
 
-    name = gazetteer().name(code)
+    name = gazetteer.name(code)
     events = build_timeline(store.judgements(code),
                             {s.id: s.label for s in config.sources})
     table = Table(title=f"{name}'s Ofsted timeline, read from the stored articles "
@@ -174,7 +174,7 @@ def subscribe_readers(config: Config, store: Store) -> None:
 
 
 def stories_table(entries: list, issue: str, send_at: datetime) -> Table:
-    names = {code: info["name"] for code, info in gazetteer().authorities.items()}
+    names = {code: a.name for code, a in gazetteer.authorities().items()}
     n = len(entries)
     table = Table(title=f"Issue {issue} (sent {send_at:%A %-d %B %Y}): {n} "
                   f"stor{'y' if n == 1 else 'ies'} from the week before", title_justify="left",

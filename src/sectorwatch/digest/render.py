@@ -18,8 +18,8 @@ from pathlib import Path
 import css_inline
 import jinja2
 
+from sectorwatch import gazetteer
 from sectorwatch.digest.select import Selection, Tagged
-from sectorwatch.tag.authorities import gazetteer
 
 HTML_BUDGET = 100_000  # bytes: Gmail clips at about 102 KB, and the unsubscribe link with it
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False,
@@ -121,7 +121,7 @@ def month_name(value: str | None) -> str | None:
 
 @functools.cache
 def _names() -> dict[str, str]:
-    return {code: info["name"] for code, info in gazetteer().authorities.items()}
+    return {code: a.name for code, a in gazetteer.authorities().items()}
 
 
 def _view(entry: Tagged, views: dict[int, dict]) -> dict:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sectorwatch import gazetteer
 from sectorwatch.digest.stories import Story
-from sectorwatch.digest.subscribers import Filters
-from sectorwatch.tag.authorities import gazetteer
+from sectorwatch.models import Filters
 
 LONDON = ZoneInfo("Europe/London")
 OTHER = "other"  # the section for stories with no topic
@@ -94,8 +94,7 @@ def section_order(by: str, topics: Sequence[tuple[str, str]],
     """(key, label) of every section in display order: those named in ``first``, then the
     rest (topics in taxonomy order, regions alphabetically), then the catch-all."""
     if by == "region":
-        pairs = [(r, r) for r in sorted({a["region"] for a in gazetteer().authorities.values()
-                                         if a.get("region")})] + [(NATIONAL, LABELS[NATIONAL])]
+        pairs = [(r, r) for r in gazetteer.region_names()] + [(NATIONAL, LABELS[NATIONAL])]
     else:
         pairs = [*topics, (OTHER, LABELS[OTHER])]
     rank = {key: k for k, key in enumerate(first)}
@@ -130,17 +129,14 @@ def _topic_key(entry: Tagged, filters: Filters) -> str:
 
 
 def _region_key(entry: Tagged, filters: Filters) -> str:
-    authorities = gazetteer().authorities
-    about = [(code, authorities[code]["region"])
-             for code in sorted(entry.primary) or sorted(entry.authorities)
-             if authorities.get(code, {}).get("region")]
+    about = [(code, region) for code in sorted(entry.primary) or sorted(entry.authorities)
+             if (region := gazetteer.region_of(code))]
     followed = [r for code, r in about if r in filters.regions or code in filters.authorities]
     return (followed or [r for _, r in about] or [NATIONAL])[0]
 
 
 def _watch(chosen: Sequence[Tagged], filters: Filters) -> tuple[dict, ...]:
     """Each judgement event once, on followed places only (all of them with no filters)."""
-    authorities = gazetteer().authorities
     everywhere = not (filters.authorities or filters.regions)
     seen: dict[tuple, dict] = {}
     for entry in chosen:
@@ -148,7 +144,7 @@ def _watch(chosen: Sequence[Tagged], filters: Filters) -> tuple[dict, ...]:
             code = event.get("authority")
             if not code:  # a national or thematic report: no authority's judgement
                 continue
-            region = authorities.get(code, {}).get("region")
+            region = gazetteer.region_of(code)
             if everywhere or code in filters.authorities or region in filters.regions:
                 seen.setdefault((code, event.get("grade"), event.get("scope"),
                                  event.get("kind")), event)

@@ -19,17 +19,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sectorwatch import gazetteer
 from sectorwatch.config import Config
 from sectorwatch.digest import snapshot
 from sectorwatch.digest.message import Composer, manage_url, message_id, unsubscribe_url
 from sectorwatch.digest.render import Rendered, clean_header_text, environment, render
 from sectorwatch.digest.select import LONDON, Selection, Tagged, section_order, select, week_before
 from sectorwatch.digest.stories import Item, events_of, group_stories
-from sectorwatch.digest.subscribers import Filters
 from sectorwatch.digest.transport import SendError, Transport
 from sectorwatch.lock import exclusive, lock_path
+from sectorwatch.models import Filters
 from sectorwatch.store import Store
-from sectorwatch.tag.authorities import gazetteer
 from sectorwatch.tokens import Signer, signer_from_env
 
 log = logging.getLogger("sectorwatch.digest")
@@ -100,7 +100,7 @@ def week_entries(config: Config, store: Store, start: datetime, end: datetime
                  ) -> list[Tagged]:
     """The week's articles as stories, each with the union of its tellings' tags."""
     sources = {s.id: s for s in config.sources}
-    regions = {code: info["region"] for code, info in gazetteer().authorities.items()}
+    regions = {code: a.region for code, a in gazetteer.authorities().items()}
     items: list[Item] = []
     tags: dict[int, dict] = {}
     for row in store.articles(since=start, limit=None):

@@ -8,15 +8,14 @@ matches nothing is a digest that silently never arrives.
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 
+from sectorwatch import gazetteer
 from sectorwatch.errors import SectorwatchError
-from sectorwatch.tag.authorities import gazetteer
+from sectorwatch.models import Filters, SubscriberSpec
 
 FORMATS = ("html", "text")
 STATUSES = ("pending", "active", "unsubscribed", "bounced")
@@ -29,36 +28,6 @@ class SubscriberError(SectorwatchError):
 
 class UnmailableAddress(SubscriberError):
     """A well-formed address that this sender cannot deliver to (non-ASCII before the @)."""
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What a subscriber follows; empty means everything."""
-
-    authorities: tuple[str, ...] = ()
-    """GSS codes."""
-    regions: tuple[str, ...] = ()
-    topics: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        # sorted and without repeats, so equal filters compare (and are stored) equal
-        for name in ("authorities", "regions", "topics"):
-            object.__setattr__(self, name, tuple(sorted(set(getattr(self, name)))))
-
-    def describe(self) -> str:
-        gaz = gazetteer()
-        parts = [", ".join(gaz.name(c) for c in self.authorities), ", ".join(self.regions),
-                 ", ".join(self.topics)]
-        return "; ".join(p for p in parts if p) or "everything"
-
-
-@dataclass(frozen=True)
-class SubscriberSpec:
-    email: str
-    name: str = ""
-    status: str = "active"
-    format: str = "html"
-    filters: Filters = field(default_factory=Filters)
 
 
 def check_email(address: str) -> str:
@@ -85,41 +54,17 @@ def check_email(address: str) -> str:
 def resolve_filters(authorities: Sequence[str], regions: Sequence[str], topics: Sequence[str],
                     known_topics: Sequence[str]) -> Filters:
     """Names or codes → codes; regions and topics checked; nearest names suggested."""
-    gaz = gazetteer()
-    current = {info["name"]: code for code, info in gaz.authorities.items()
-               if not info.get("end")}
-    by_name = {name.casefold(): code for name, code in current.items()}
-    codes = []
-    for name in authorities:
-        name = name.strip()
-        if name in gaz.authorities:
-            codes.append(name)
-        elif name.casefold() in by_name:
-            codes.append(by_name[name.casefold()])
-        else:
-            raise SubscriberError(f"unknown authority {name!r}", hint=_suggest(
-                name, current, "an authority name (Worcestershire) or GSS code (E10000034)"))
-    region_names = sorted({info["region"] for info in gaz.authorities.values()})
-    by_region = {r.casefold(): r for r in region_names}
-    checked_regions = []
-    for region in regions:
-        if region.strip().casefold() not in by_region:
-            raise SubscriberError(f"unknown region {region!r}",
-                                  hint=_suggest(region, region_names, "a region"))
-        checked_regions.append(by_region[region.strip().casefold()])
+    try:
+        codes = gazetteer.codes_for(authorities)
+        checked_regions = [gazetteer.resolve_region(r) for r in regions]
+    except gazetteer.UnknownName as exc:
+        raise SubscriberError(exc.message, hint=exc.hint) from None
     for topic in topics:
         if topic not in known_topics:
-            raise SubscriberError(f"unknown topic {topic!r}",
-                                  hint=_suggest(topic, known_topics, "a topic slug"))
+            raise SubscriberError(f"unknown topic {topic!r}", hint=gazetteer.suggest(
+                topic, known_topics, "a topic slug"))
     return Filters(tuple(dict.fromkeys(codes)), tuple(dict.fromkeys(checked_regions)),
                    tuple(dict.fromkeys(topics)))
-
-
-def _suggest(value: str, known: Iterable[str], what: str) -> str:
-    known = list(known)
-    close = difflib.get_close_matches(value, known, n=3, cutoff=0.6) or \
-        difflib.get_close_matches(value.title(), known, n=3, cutoff=0.6)
-    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else f"use {what}"
 
 
 def parse_csv(text: str, known_topics: Sequence[str]) -> list[SubscriberSpec]:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from sectorwatch.digest.subscribers import Filters, SubscriberSpec
+from sectorwatch.models import Filters, SubscriberSpec
 from sectorwatch.store import schema as t
 
 

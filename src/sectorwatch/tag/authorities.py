@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import bisect
 import functools
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
 
+from sectorwatch import gazetteer as places
 from sectorwatch.tag.trie import trie_pattern
 
 _TOKEN = re.compile(r"\w+(?:'\w+)*|\+", re.UNICODE)
@@ -90,21 +89,23 @@ class AuthorityTag:
 
 @dataclass(frozen=True)
 class Gazetteer:
-    authorities: dict[str, dict]
+    """The gazetteer's authorities with every alias in a token trie."""
+
+    authorities: dict[str, places.Authority]
     trie: dict[str, list[tuple[tuple[str, ...], list[Alias]]]]
     credits: str
     starts: re.Pattern
     """Finds where any alias could begin (its first word), in one pass."""
 
     def name(self, code: str) -> str:
-        return self.authorities[code]["name"]
+        return self.authorities[code].name
 
 
 @functools.cache
 def gazetteer() -> Gazetteer:
-    """The packaged gazetteer (built by scripts/build_gazetteer.py), loaded once."""
-    raw = json.loads(resources.files("sectorwatch").joinpath("data", "gazetteer.json")
-                     .read_text(encoding="utf-8"))
+    """The packaged gazetteer (built by scripts/build_gazetteer.py) ready to match, built
+    once."""
+    raw = places.raw()
     grouped: dict[tuple[str, ...], list[Alias]] = defaultdict(list)
     for row in raw["aliases"]:
         alias = Alias(row[0], tuple(row[1]), row[2], row[3], row[4], row[5], row[6], row[7])
@@ -116,7 +117,7 @@ def gazetteer() -> Gazetteer:
     for candidates in trie.values():
         candidates.sort(key=lambda c: -len(c[0]))  # longest first
     starts = re.compile(rf"(?<![\w'])(?:{trie_pattern(trie)})(?![\w])", re.IGNORECASE)
-    return Gazetteer(raw["authorities"], dict(trie), raw["credits"], starts)
+    return Gazetteer(places.authorities(), dict(trie), raw["credits"], starts)
 
 
 @functools.cache
@@ -456,13 +457,13 @@ def _alive(code: str, day: str | None, gaz: Gazetteer, depth: int = 0) -> list[s
     info = gaz.authorities.get(code)
     if info is None or not day or depth > 3:
         return [code]
-    if info.get("start") and day < info["start"]:
+    if info.start and day < info.start:
         # Before it existed: the one council it replaced ("Richmondshire" in 2019 is North
         # Yorkshire County Council), else nothing (a trust's name, BCP's three councils).
-        before = [c for c, i in gaz.authorities.items() if code in (i.get("replaced_by") or ())]
+        before = [c for c, i in gaz.authorities.items() if code in i.replaced_by]
         return _alive(before[0], day, gaz, depth + 1) if len(before) == 1 else []
-    if info.get("end") and day > info["end"]:
-        return [c for s in info.get("replaced_by") or [] for c in _alive(s, day, gaz, depth + 1)]
+    if info.end and day > info.end:
+        return [c for s in info.replaced_by for c in _alive(s, day, gaz, depth + 1)]
     return [code]
 
 
@@ -522,39 +523,10 @@ def _roles(hits: dict[str, list[Mention]], district_only: dict[str, bool], gaz: 
         primary = code in primaries
         info = gaz.authorities[code]
         tags.append(AuthorityTag(
-            code=code, name=info["name"], region=info["region"],
+            code=code, name=info.name, region=info.region,
             role="primary" if primary else "mentioned", mentions=counts[code],
             first_position=first, in_title=in_title, district_level=district_only[code],
             evidence=tuple((m.phrase, m.start) for m in sorted(ms, key=lambda m: m.start)),
         ))
     tags.sort(key=lambda t: (t.role != "primary", -t.mentions, t.first_position))
     return tags
-
-
-def codes_for(names: tuple[str, ...] | list[str] = (),
-              regions: tuple[str, ...] | list[str] = ()) -> list[str]:
-    """GSS codes for authority names or codes, and for every authority in the regions.
-
-    Raises KeyError naming what it does not know.
-    """
-    gaz = gazetteer()
-    by_name = {info["name"].casefold(): code for code, info in gaz.authorities.items()
-               if not info.get("end")}
-    codes: list[str] = []
-    for name in names:
-        if name in gaz.authorities:
-            codes.append(name)
-        elif (code := by_name.get(name.casefold())) is not None:
-            codes.append(code)
-        else:
-            raise KeyError(f"unknown authority {name!r} (use a name such as Worcestershire "
-                           "or a GSS code such as E10000034)")
-    known_regions = {info["region"].casefold(): info["region"]
-                     for info in gaz.authorities.values()}
-    for region in regions:
-        if region.casefold() not in known_regions:
-            raise KeyError(f"unknown region {region!r}; known: "
-                           f"{', '.join(sorted(set(known_regions.values())))}")
-        codes += [code for code, info in gaz.authorities.items()
-                  if info["region"].casefold() == region.casefold()]
-    return codes

@@ -16,8 +16,8 @@ from starlette.routing import Route
 from sectorwatch.digest import snapshot
 from sectorwatch.digest.render import clean_header_text, digest_context, safe_url
 from sectorwatch.digest.send import IssueRenderer
-from sectorwatch.digest.subscribers import Filters
-from sectorwatch.web.app import Web
+from sectorwatch.models import Filters
+from sectorwatch.web.context import Web
 from sectorwatch.web.feeds import Entry, atom
 from sectorwatch.web.timeline import build_timeline, latest_grade
 

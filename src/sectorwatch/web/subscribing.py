@@ -32,7 +32,7 @@ from sectorwatch.digest.subscribers import (
 )
 from sectorwatch.logs import event
 from sectorwatch.store.subscribers import LEAVERS
-from sectorwatch.web.app import Web
+from sectorwatch.web.context import Web
 from sectorwatch.web.security import CSRF_FIELD
 
 log = logging.getLogger("sectorwatch.web")
