@@ -24,12 +24,15 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import make_url
 
 from sectorwatch.config import Config, ScheduleSettings
+from sectorwatch.digest.mailbox import MailboxError, poll
 from sectorwatch.digest.send import issue_key, send_issue
 from sectorwatch.digest.transport import SendError, Transport, transport_for
 from sectorwatch.lock import Busy, exclusive, lock_path
 from sectorwatch.logs import event
+from sectorwatch.pipeline import run_all
 from sectorwatch.store import Store
 from sectorwatch.tokens import signer_from_env
 
@@ -193,8 +196,6 @@ class Scheduler:
         self.catch_up()
 
     def fetch(self) -> None:
-        from sectorwatch.pipeline import run_all
-
         assert self.store is not None
         if not self._fetching.acquire(blocking=False):
             event(log, "fetch.busy", "a fetch is already running")
@@ -231,8 +232,6 @@ class Scheduler:
     def mailbox(self) -> None:
         """Read the unsubscribe mailbox; a failure is logged and the next poll tries again
         (its messages wait there)."""
-        from sectorwatch.digest.mailbox import MailboxError, poll
-
         assert self.store is not None
         try:
             poll(self.config, self.store, self.signer, stop=self.stop)
@@ -287,6 +286,4 @@ def _next_run(trigger: CronTrigger, now: datetime) -> datetime | None:
 
 def _safe_url(url: str) -> str:
     """A database URL without its password, for logs."""
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from sectorwatch.cli.demo import local_config_text
 from sectorwatch.config import load_config, parse_config
-from sectorwatch.demo.run import local_config_text
 from sectorwatch.demo.server import SITES_DIR, serve_sites, site_folders
 from sectorwatch.pipeline import run_all
 from tests.conftest import FAST_FETCH

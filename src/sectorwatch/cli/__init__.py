@@ -1,6 +1,10 @@
 """Sub-commands. Turns errors into messages and exit codes (0 ok, 1 some sources failed,
 2 config or usage error; a fetch stopped by a signal ends by that signal, 130 or 143);
-holds no pipeline logic."""
+holds no pipeline logic.
+
+Each command imports the stages it runs inside its own function, so `sectorwatch --help`
+does not load the web stack, the scheduler and PDF reading; nothing is imported there to
+step round an import circle (there is none)."""
 
 from __future__ import annotations
 
@@ -88,7 +92,7 @@ def demo(workdir: Path, week: str, serve_port: int | None) -> None:
     """The whole job offline: fetch copies of sector sites served on 127.0.0.1, subscribe
     two demo readers and write the week's digest for each into an outbox folder; with
     --serve, then the web pages (subscribe, archive, authority pages) until Ctrl-C."""
-    from sectorwatch.demo.run import run_demo
+    from sectorwatch.cli.demo import run_demo
     from sectorwatch.digest.send import issue_send_at
 
     try:

@@ -112,8 +112,8 @@ def extract_cmd(obj: Context, target: str, url: str | None, source_id: str | Non
     How to check a new source before adding it: the body is in "text", without the
     headline; "truncated" says a wall cut it short.
     """
+    from sectorwatch.cli.target import load_target, template_for
     from sectorwatch.extract import extract_article
-    from sectorwatch.target import load_target, template_for
 
     config = obj.config()
     try:

@@ -35,8 +35,8 @@ def fetch(obj: Context, source_ids: tuple[str, ...], dry_run: bool, force: bool)
     one exits at once.
     """
     # Imported here: extraction libraries are heavy, and most commands never need them.
+    from sectorwatch.cli.progress import RichProgress
     from sectorwatch.pipeline import run_all
-    from sectorwatch.progress import RichProgress
 
     config = obj.config()
     stop = threading.Event()

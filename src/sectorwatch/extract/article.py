@@ -9,6 +9,7 @@ from trafilatura.utils import load_html
 
 from sectorwatch.errors import ExtractError
 from sectorwatch.extract import body, metadata, walls
+from sectorwatch.extract.govuk import extract_govuk
 from sectorwatch.extract.template import Template
 from sectorwatch.extract.text import clean, fingerprint, lead, squash, word_count
 from sectorwatch.models import Article, Link, Page
@@ -33,12 +34,10 @@ def extract_article(page: Page, rules: ExtractRules, *, link: Link | None = None
     """
     link = link or Link(page.url)
     if _is_pdf(page):
-        from sectorwatch.extract.pdf import extract_pdf
+        from sectorwatch.extract.pdf import extract_pdf  # pypdf loads only for a PDF
 
         return extract_pdf(page, link)
     if "json" in page.content_type:
-        from sectorwatch.extract.govuk import extract_govuk
-
         return extract_govuk(page, link)
     if page.text is None:
         raise ExtractError(f"cannot extract text from {page.content_type or 'this page'}",

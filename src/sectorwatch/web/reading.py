@@ -19,6 +19,7 @@ from sectorwatch.digest.send import IssueRenderer
 from sectorwatch.models import Filters
 from sectorwatch.web.context import Web
 from sectorwatch.web.feeds import Entry, atom
+from sectorwatch.web.subscribing import form_context
 from sectorwatch.web.timeline import build_timeline, latest_grade
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
@@ -28,8 +29,6 @@ FEED_ISSUES = 20
 
 def routes(web: Web) -> list[Route]:
     def home(request: Request) -> Response:
-        from sectorwatch.web.subscribing import form_context
-
         chosen = request.query_params.getlist("authority")
         return web.page(request, "home.html.j2",
                         **form_context(web, Filters(tuple(c for c in chosen

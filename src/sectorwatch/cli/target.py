@@ -5,13 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from sectorwatch.config import Config
 from sectorwatch.errors import SectorwatchError
 from sectorwatch.extract.template import MIN_PAGES, Template
 from sectorwatch.fetch.decode import decode
+from sectorwatch.fetch.http import HttpClient, SourceFetcher
 from sectorwatch.models import Link, Page
+from sectorwatch.pipeline import learn_template
 from sectorwatch.sources import REGISTRY
 from sectorwatch.sources.base import SourceBase
+from sectorwatch.store import Store
 
 LEARN_FROM = 4  # articles read to learn a new source's template, as its first fetch would
 _TYPES = {".pdf": "application/pdf", ".json": "application/json", ".xml": "application/xml"}
@@ -40,8 +45,6 @@ def load_target(target: str, url: str | None, config: Config,
 
 
 def _fetch(url: str, config: Config, source: SourceBase | None) -> tuple[Page, Link]:
-    from sectorwatch.fetch.http import HttpClient
-
     link = Link(url)
     fetch_url, accept = (REGISTRY[source.type].article_request(source, link) if source
                          else (url, "article"))
@@ -60,11 +63,6 @@ def template_for(config: Config, source: SourceBase, page: Page, *, fetch_more: 
     from: the source's stored pages if a database exists, this page and the source's
     listing pages. With too few pages stored (a source not fetched yet), and
     ``fetch_more``, a few of its newest articles are read now, as a first fetch would."""
-    from sqlalchemy.engine import make_url
-
-    from sectorwatch.pipeline import learn_template
-    from sectorwatch.store import Store
-
     parsed = make_url(config.database_url)
     exists = parsed.get_backend_name() != "sqlite" or Path(parsed.database or "").is_file()
     store = Store.open(config.database_url) if exists else None  # looking creates nothing
@@ -86,9 +84,6 @@ def template_for(config: Config, source: SourceBase, page: Page, *, fetch_more: 
 def _newest_pages(config: Config, source: SourceBase, skip: str) -> tuple[list[Page], list[Page]]:
     """(up to LEARN_FROM articles of the source, its listing pages), fetched politely; a
     failure only means less to learn from."""
-    from sectorwatch.errors import SectorwatchError
-    from sectorwatch.fetch.http import HttpClient, SourceFetcher
-
     kind = REGISTRY[source.type]
     client = HttpClient(config.fetch)
     pages: list[Page] = []

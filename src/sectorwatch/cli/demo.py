@@ -15,6 +15,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from sectorwatch import gazetteer
+from sectorwatch.cli.fetching import summary_table
+from sectorwatch.cli.progress import RichProgress
+from sectorwatch.cli.serve import server
 from sectorwatch.config import Config, default_config_text, parse_config
 from sectorwatch.demo.server import localise, serve_sites
 from sectorwatch.digest import snapshot
@@ -22,9 +25,10 @@ from sectorwatch.digest.send import IssueRenderer, issue_send_at, send_issue
 from sectorwatch.digest.subscribers import Filters, SubscriberSpec, resolve_filters
 from sectorwatch.digest.transport import OutboxTransport
 from sectorwatch.pipeline import run_all
-from sectorwatch.progress import RichProgress
 from sectorwatch.store import Store
 from sectorwatch.tokens import preview_signer
+from sectorwatch.web import create_app
+from sectorwatch.web.timeline import build_timeline
 
 # The week of seeds 000 and 002 (13 and 16 November 2018): the issue of Monday 19 November.
 DEMO_WEEK = "2018-W47"
@@ -75,8 +79,6 @@ def local_config_text(sites: dict, database_url: str, fetch: dict[str, str],
 def run_demo(workdir: Path, console: Console, week: str = DEMO_WEEK,
              serve_port: int | None = None) -> int:
     """The demo; with ``serve_port``, then the web pages on 127.0.0.1 until Ctrl-C."""
-    from sectorwatch.cli.fetching import summary_table  # the CLI owns presentation
-
     send_at = issue_send_at(week)
     workdir.mkdir(parents=True, exist_ok=True)
     db_file = (workdir / "sectorwatch.db").resolve()
@@ -130,8 +132,6 @@ def run_demo(workdir: Path, console: Console, week: str = DEMO_WEEK,
 
 def timeline_table(config: Config, store: Store, code: str) -> Table:
     """An authority's Ofsted timeline as its web page shows it."""
-    from sectorwatch.web.timeline import build_timeline
-
     name = gazetteer.name(code)
     events = build_timeline(store.judgements(code),
                             {s.id: s.label for s in config.sources})
@@ -151,9 +151,6 @@ def timeline_table(config: Config, store: Store, code: str) -> Table:
 
 def serve_demo(config: Config, signer, port: int, console: Console) -> None:
     """The web pages over the demo's store, on 127.0.0.1, until Ctrl-C or SIGTERM."""
-    from sectorwatch.cli.serve import server
-    from sectorwatch.web import create_app
-
     with Store.open(config.database_url) as store:
         app = create_app(config, store, signer)
         base = f"http://127.0.0.1:{port}"
