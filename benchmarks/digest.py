@@ -28,8 +28,8 @@ from pathlib import Path
 import yaml
 
 from sectorwatch.config import Config, parse_config
+from sectorwatch.digest.delivery import send_issue
 from sectorwatch.digest.select import LONDON
-from sectorwatch.digest.send import send_issue
 from sectorwatch.digest.subscribers import Filters, SubscriberSpec
 from sectorwatch.digest.transport import SmtpTransport
 from sectorwatch.extract.text import fingerprint, lead, word_count
@@ -182,8 +182,8 @@ sources:
 def _sample_messages(config: Config, n: int = 200) -> list[bytes]:
     """The digests of n subscribers, spread over the list, built before timing the
     reference."""
+    from sectorwatch.digest.issue import IssueRenderer, issue_entries
     from sectorwatch.digest.message import Composer
-    from sectorwatch.digest.send import IssueRenderer, issue_entries
 
     with Store.open(config.database_url) as store:
         entries = issue_entries(config, store, SEND)

@@ -18,9 +18,10 @@ import pytest
 
 from sectorwatch.config import ConfigError, ScheduleSettings, parse_config
 from sectorwatch.digest import snapshot
-from sectorwatch.digest.send import issue_key
+from sectorwatch.digest.delivery import unfinished
+from sectorwatch.digest.issue import issue_key
 from sectorwatch.digest.subscribers import Filters, SubscriberSpec
-from sectorwatch.scheduler import SINCE_KEY, Scheduler, digest_trigger, latest_slot, unfinished
+from sectorwatch.scheduler import SINCE_KEY, Scheduler, digest_trigger, latest_slot
 from sectorwatch.store import Store
 from tests.conftest import FAST_FETCH, LOREM, article_html
 

@@ -26,9 +26,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import make_url
 
-from sectorwatch.config import Config, ScheduleSettings
+from sectorwatch.config import Config
+from sectorwatch.digest.delivery import send_issue, unfinished
+from sectorwatch.digest.issue import digest_trigger, issue_key
 from sectorwatch.digest.mailbox import MailboxError, poll
-from sectorwatch.digest.send import issue_key, send_issue
 from sectorwatch.digest.transport import SendError, Transport, transport_for
 from sectorwatch.lock import Busy, exclusive, lock_path
 from sectorwatch.logs import event
@@ -38,12 +39,6 @@ from sectorwatch.tokens import signer_from_env
 
 log = logging.getLogger("sectorwatch.scheduler")
 SINCE_KEY = "scheduler_since"  # meta: when a scheduler first ran on this database
-
-
-def digest_trigger(settings: ScheduleSettings) -> CronTrigger:
-    """The digest's cron trigger, with the zone on the trigger itself (a bare CronTrigger
-    would use the host's zone, whatever the scheduler's)."""
-    return CronTrigger(**settings.digest, timezone=ZoneInfo(settings.timezone))
 
 
 def latest_slot(trigger: CronTrigger, now: datetime, window: float) -> datetime | None:
@@ -61,20 +56,6 @@ def latest_slot(trigger: CronTrigger, now: datetime, window: float) -> datetime 
         if span >= window:
             return None
         span *= 2
-
-
-def unfinished(store: Store, key: str, now: datetime) -> bool:
-    """Whether the issue ``key`` still has sending to do: never opened, rows pending or
-    left mid-send, a deferred retry that is due, or opened but no row ever written."""
-    if store.issue(key) is None:
-        return True
-    counts = store.delivery_counts(key).get(key, {})
-    if counts.get("pending") or counts.get("sending"):
-        return True
-    retry = store.next_retry(key)
-    if retry is not None and retry.replace(tzinfo=retry.tzinfo or UTC) <= now:
-        return True
-    return not counts and bool(store.subscriber_rows("active"))
 
 
 class Scheduler:
@@ -247,14 +228,14 @@ class Scheduler:
         slot = latest_slot(self.trigger, now, self.settings.catch_up)
         if slot is None or slot < self._since:
             return
-        key = issue_key(slot)
+        key = issue_key(slot, self.zone)
         if unfinished(self.store, key, now):
             self.send(slot, "catch-up")
 
     def send(self, slot: datetime, why: str) -> None:
         """Send the issue of ``slot``; one send at a time in this process."""
         assert self.store is not None
-        key = issue_key(slot)
+        key = issue_key(slot, self.zone)
         if not self._sending.acquire(blocking=False):
             event(log, "digest.busy", f"issue {key}: a send is already running", issue=key)
             return

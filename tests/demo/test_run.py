@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sectorwatch.cli.demo import DEMO_WEEK, READERS
 from sectorwatch.digest import snapshot
-from sectorwatch.digest.send import IssueRenderer, issue_send_at
+from sectorwatch.digest.issue import IssueRenderer, issue_send_at
 from sectorwatch.store import Store
 from sectorwatch.tokens import ephemeral_signer
 

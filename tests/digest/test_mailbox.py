@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sectorwatch.config import ConfigError, parse_config
+from sectorwatch.digest.delivery import send_issue
 from sectorwatch.digest.mailbox import MailboxError, find_key, poll
-from sectorwatch.digest.send import send_issue
 from sectorwatch.digest.subscribers import SubscriberSpec
 from sectorwatch.digest.transport import SmtpTransport
 from sectorwatch.store import Store

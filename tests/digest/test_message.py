@@ -145,7 +145,7 @@ sources: []
 def send_one(config, transport) -> tuple[str, str]:
     """Send this week's issue to one reader with a long name and address; (their signed
     unsubscribe token, the Message-ID the delivery log holds)."""
-    from sectorwatch.digest.send import send_issue
+    from sectorwatch.digest.delivery import send_issue
     from sectorwatch.digest.subscribers import SubscriberSpec
     from sectorwatch.store import Store
     from sectorwatch.tokens import signer_from_env

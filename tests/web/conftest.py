@@ -16,8 +16,8 @@ import requests
 
 from sectorwatch.cli.serve import server
 from sectorwatch.config import Config
+from sectorwatch.digest.delivery import send_issue
 from sectorwatch.digest.select import LONDON
-from sectorwatch.digest.send import send_issue
 from sectorwatch.digest.subscribers import Filters, SubscriberSpec
 from sectorwatch.digest.transport import SmtpTransport
 from sectorwatch.pipeline import run_all

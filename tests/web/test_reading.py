@@ -6,8 +6,8 @@ import feedparser
 import requests
 
 from sectorwatch.digest import snapshot
+from sectorwatch.digest.issue import week_entries
 from sectorwatch.digest.select import week_before
-from sectorwatch.digest.send import week_entries
 from tests.web.conftest import HOSTILE, SEND
 
 

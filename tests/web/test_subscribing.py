@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from sectorwatch.digest.send import send_issue
+from sectorwatch.digest.delivery import send_issue
 from sectorwatch.digest.subscribers import Filters, SubscriberSpec
 from sectorwatch.digest.transport import SmtpTransport
 from sectorwatch.tokens import Signer

@@ -93,7 +93,7 @@ def demo(workdir: Path, week: str, serve_port: int | None) -> None:
     two demo readers and write the week's digest for each into an outbox folder; with
     --serve, then the web pages (subscribe, archive, authority pages) until Ctrl-C."""
     from sectorwatch.cli.demo import run_demo
-    from sectorwatch.digest.send import issue_send_at
+    from sectorwatch.digest.issue import issue_send_at
 
     try:
         issue_send_at(week)

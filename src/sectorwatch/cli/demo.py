@@ -21,7 +21,8 @@ from sectorwatch.cli.serve import server
 from sectorwatch.config import Config, default_config_text, parse_config
 from sectorwatch.demo.server import localise, serve_sites
 from sectorwatch.digest import snapshot
-from sectorwatch.digest.send import IssueRenderer, issue_send_at, send_issue
+from sectorwatch.digest.delivery import send_issue
+from sectorwatch.digest.issue import IssueRenderer, issue_send_at
 from sectorwatch.digest.subscribers import Filters, SubscriberSpec, resolve_filters
 from sectorwatch.digest.transport import OutboxTransport
 from sectorwatch.pipeline import run_all

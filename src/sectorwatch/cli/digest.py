@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sectorwatch.cli import EXIT_FAILED, EXIT_OK, Context, cli, console
+from sectorwatch.config import Config
 
 
 @cli.group("digest")
@@ -18,17 +19,16 @@ def digest_group() -> None:
     """Preview, send and list the weekly digest."""
 
 
-def _send_time(week: str | None) -> datetime:
-    """Monday 08:00 London of an ISO week (2026-W48), or now."""
-    from sectorwatch.digest.select import LONDON
-    from sectorwatch.digest.send import issue_send_at
+def _send_time(config: Config, week: str | None) -> datetime:
+    """The digest slot of an ISO week (2026-W48), or now, in the schedule's zone."""
+    from sectorwatch.digest.issue import issue_send_at, zone_of
 
     if not week:
-        return datetime.now(LONDON)
+        return datetime.now(zone_of(config))
     try:
-        return issue_send_at(week)
-    except ValueError:
-        raise click.BadParameter("use an ISO week like 2026-W48", param_hint="--week") from None
+        return issue_send_at(week, config.schedule)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
 
 
 def _stories(n: int) -> str:
@@ -44,12 +44,12 @@ def _stories(n: int) -> str:
 @click.pass_obj
 def preview(obj: Context, email: str | None, week: str | None, out: Path) -> None:
     """Write the digest's HTML and text to files, send nothing."""
-    from sectorwatch.digest.send import IssueRenderer, issue_entries, issue_key
+    from sectorwatch.digest.issue import IssueRenderer, issue_entries, issue_key, zone_of
     from sectorwatch.digest.subscribers import Filters, SubscriberError, check_email
     from sectorwatch.tokens import preview_signer
 
     config = obj.config()
-    send_at = _send_time(week)
+    send_at = _send_time(config, week)
     with obj.store(config) as store:
         entries = issue_entries(config, store, send_at)
         name, filters, token = "", Filters(), "PREVIEW-not-a-subscriber"
@@ -67,7 +67,7 @@ def preview(obj: Context, email: str | None, week: str | None, out: Path) -> Non
     if out.suffix.lower() in (".html", ".htm"):
         html, text = out, out.with_suffix(".txt")
     else:
-        stem = out / f"digest-{issue_key(send_at)}"
+        stem = out / f"digest-{issue_key(send_at, zone_of(config))}"
         html, text = stem.with_suffix(".html"), stem.with_suffix(".txt")
     try:
         html.parent.mkdir(parents=True, exist_ok=True)
@@ -87,25 +87,22 @@ def preview(obj: Context, email: str | None, week: str | None, out: Path) -> Non
 @click.pass_obj
 def send(obj: Context, week: str | None, dry_run: bool) -> None:
     """Send the issue to every active subscriber (safe to run again: nobody gets it twice)."""
-    from sectorwatch.digest.send import IssueRenderer, issue_entries, issue_key, send_issue
+    from sectorwatch.digest.delivery import send_issue
+    from sectorwatch.digest.issue import dry_run as plan
     from sectorwatch.digest.transport import transport_for
     from sectorwatch.tokens import ephemeral_signer
 
     config = obj.config()
-    send_at = _send_time(week)
+    send_at = _send_time(config, week)
     with obj.store(config) as store:
         if dry_run:
-            renderer = IssueRenderer(config, issue_entries(config, store, send_at), send_at,
-                                     ephemeral_signer())
-            sent = store.delivery_counts(issue_key(send_at)).get(issue_key(send_at), {})
-            for _, spec, _ in store.subscriber_rows("active"):
-                chosen = renderer.selection(spec.filters)
-                what = (_stories(chosen.count) if not chosen.empty else
-                        "nothing matched" + ("" if config.digest.send_empty else
-                                             " (not sent)"))
-                console.print(f"{escape(spec.email)}: {what}")
-            console.print(f"issue {issue_key(send_at)}: {_stories(len(renderer.entries))}; "
-                          f"{sent.get('sent', 0)} already sent (dry run: nothing sent)")
+            planned = plan(config, store, send_at, ephemeral_signer())
+            for reader in planned.readers:
+                what = (_stories(reader.stories) if reader.stories else
+                        "nothing matched" + ("" if reader.sent else " (not sent)"))
+                console.print(f"{escape(reader.email)}: {what}")
+            console.print(f"issue {planned.issue}: {_stories(planned.stories)}; "
+                          f"{planned.already_sent} already sent (dry run: nothing sent)")
             return
         transport = transport_for(config.digest)
         try:
@@ -128,9 +125,10 @@ def send(obj: Context, week: str | None, dry_run: bool) -> None:
 @click.pass_obj
 def list_issues(obj: Context) -> None:
     """Past issues: their week, stories, and how their deliveries went."""
-    from sectorwatch.digest.select import LONDON
+    from sectorwatch.digest.issue import zone_of
 
     config = obj.config()
+    zone = zone_of(config)
     with obj.store(config) as store:
         issues = store.issue_list()
         counts = store.delivery_counts()
@@ -142,8 +140,8 @@ def list_issues(obj: Context) -> None:
     for row in issues:
         c = counts.get(row.key, {})
         pending = c.get("pending", 0) + c.get("sending", 0)
-        table.add_row(row.key, f"{row.starts_at.astimezone(LONDON):%-d %b} to "
-                      f"{row.ends_at.astimezone(LONDON):%-d %b %Y}",
+        table.add_row(row.key, f"{row.starts_at.astimezone(zone):%-d %b} to "
+                      f"{row.ends_at.astimezone(zone):%-d %b %Y}",
                       str(row.story_count),
                       *(str(c.get(k, 0)) for k in ("sent", "skipped", "deferred", "failed")),
                       str(pending))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from sectorwatch import gazetteer
@@ -72,12 +72,13 @@ class Selection:
                        j.get("date")) for j in self.watch))
 
 
-def week_before(send_at: datetime, days: int = 7) -> tuple[datetime, datetime]:
+def week_before(send_at: datetime, days: int = 7, zone: tzinfo = LONDON
+                ) -> tuple[datetime, datetime]:
     """The window a digest sent at ``send_at`` covers: the ``days`` before it, counted in
-    London wall-clock time (so a Monday 08:00 issue starts at the previous Monday 08:00,
-    across a clock change too)."""
-    local = send_at.astimezone(LONDON)
-    start = (local.replace(tzinfo=None) - timedelta(days=days)).replace(tzinfo=LONDON)
+    the schedule's wall-clock time (so a Monday 08:00 issue starts at the previous Monday
+    08:00, across a clock change too)."""
+    local = send_at.astimezone(zone)
+    start = (local.replace(tzinfo=None) - timedelta(days=days)).replace(tzinfo=zone)
     return start, local
 
 

@@ -14,8 +14,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from sectorwatch.digest import snapshot
+from sectorwatch.digest.issue import IssueRenderer
 from sectorwatch.digest.render import clean_header_text, digest_context, safe_url
-from sectorwatch.digest.send import IssueRenderer
 from sectorwatch.models import Filters
 from sectorwatch.web.context import Web
 from sectorwatch.web.feeds import Entry, atom

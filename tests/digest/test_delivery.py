@@ -12,8 +12,9 @@ from email import policy
 import pytest
 
 from sectorwatch.config import parse_config
+from sectorwatch.digest.delivery import send_issue
+from sectorwatch.digest.issue import issue_key, week_entries
 from sectorwatch.digest.select import LONDON, Tagged
-from sectorwatch.digest.send import issue_key, send_issue, week_entries
 from sectorwatch.digest.stories import Item, Story
 from sectorwatch.digest.subscribers import Filters, SubscriberSpec
 from sectorwatch.digest.transport import OutboxTransport, SendError, SmtpTransport
