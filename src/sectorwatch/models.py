@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sectorwatch import gazetteer
+from sectorwatch.decode import decode
+
+_BINARY = (b"\x1f\x8b", b"%PDF-")  # gzip, PDF: bytes no charset can make text of
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,23 @@ class Page:
     redirects: tuple[tuple[int, str], ...] = ()
     """(status, location) for each redirect followed."""
     headers: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_bytes(cls, url: str, body: bytes, content_type: str, *,
+                   final_url: str | None = None, status: int = 200,
+                   fetched_at: datetime | None = None, **more) -> Page:
+        """A page from its bytes, decoded to text as every page is (the HTTP charset, the
+        document's own, then detection), or left as bytes when it is binary (a PDF)."""
+        binary = body.startswith(_BINARY) or "pdf" in content_type.lower()
+        text, encoding = (None, None) if binary else decode(body, content_type)
+        return cls(url=url, final_url=final_url or url, status=status,
+                   content_type=content_type, body=body,
+                   fetched_at=fetched_at or datetime.now(UTC), text=text, encoding=encoding,
+                   **more)
+
+    @property
+    def pdf(self) -> bool:
+        return "pdf" in self.content_type.lower() or self.body[:5] == b"%PDF-"
 
 
 @dataclass(frozen=True)

@@ -212,7 +212,6 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
         try:
             url, accept = kind.article_request(source, link)
             page = fetcher.get(url, accept=accept)
-            assert page is not None
             fetched.append((link, page))
         except FetchStopped:
             break  # abandoned in flight: the link is left for the next poll, not failed

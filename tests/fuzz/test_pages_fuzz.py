@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sectorwatch.decode import decode
 from sectorwatch.errors import SectorwatchError
 from sectorwatch.extract.article import extract_article
-from sectorwatch.fetch.decode import decode
 from sectorwatch.models import Page
 from sectorwatch.sources.base import ExtractRules
 from sectorwatch.sources.feed import parse_feed

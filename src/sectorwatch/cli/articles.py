@@ -194,7 +194,7 @@ def tag_cmd(obj: Context, source, title: str, day: str | None, explain: bool, fm
     except ValueError:
         raise click.BadParameter("use YYYY-MM-DD, YYYY-MM or YYYY",
                                  param_hint="--date") from None
-    from sectorwatch.fetch.decode import decode
+    from sectorwatch.decode import decode
 
     text, _ = decode(source.read(MAX_TAG_INPUT))  # as pages are decoded: never a traceback
     tags = Tagger.from_config(obj.config()).tag(title, text, day).as_dict(explain)

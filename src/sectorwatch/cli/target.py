@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -10,7 +9,6 @@ from sqlalchemy.engine import make_url
 from sectorwatch.config import Config
 from sectorwatch.errors import SectorwatchError
 from sectorwatch.extract.template import MIN_PAGES, Template
-from sectorwatch.fetch.decode import decode
 from sectorwatch.fetch.http import HttpClient, SourceFetcher
 from sectorwatch.models import Link, Page
 from sectorwatch.pipeline import learn_template
@@ -36,12 +34,8 @@ def load_target(target: str, url: str | None, config: Config,
         raise SectorwatchError(f"{target} is larger than fetch.max_bytes "
                                f"({config.fetch.max_bytes:,} bytes)")
     ctype = _TYPES.get(path.suffix.lower(), "text/html")
-    binary = ctype == "application/pdf" or body[:5] == b"%PDF-"
-    text, _ = (None, None) if binary else decode(body, ctype)
     address = url or path.resolve().as_uri()
-    page = Page(url=address, final_url=address, status=200, content_type=ctype, body=body,
-                fetched_at=datetime.now(UTC), text=text)
-    return page, Link(address)
+    return Page.from_bytes(address, body, ctype), Link(address)
 
 
 def _fetch(url: str, config: Config, source: SourceBase | None) -> tuple[Page, Link]:
@@ -53,7 +47,6 @@ def _fetch(url: str, config: Config, source: SourceBase | None) -> tuple[Page, L
         page = client.get(fetch_url, accept=accept)
     finally:
         client.close()
-    assert page is not None
     return page, link
 
 

@@ -33,7 +33,7 @@ def extract_article(page: Page, rules: ExtractRules, *, link: Link | None = None
     extract.template), stripped before the body is found.
     """
     link = link or Link(page.url)
-    if _is_pdf(page):
+    if page.pdf:
         from sectorwatch.extract.pdf import extract_pdf  # pypdf loads only for a PDF
 
         return extract_pdf(page, link)
@@ -94,10 +94,6 @@ def _body(tree: etree._Element, rules: ExtractRules, template: Template | None, 
         return lines, tree, None
     return plain, pristine, (f"the source's learned template would leave {words} of "
                              f"{plain_words} words; the page was read without it")
-
-
-def _is_pdf(page: Page) -> bool:
-    return "pdf" in page.content_type.lower() or page.body[:5] == b"%PDF-"
 
 
 def _parse(text: str, url: str) -> etree._Element:

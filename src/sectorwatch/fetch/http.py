@@ -16,9 +16,9 @@ import requests
 import urllib3
 
 from sectorwatch.config import FetchSettings
+from sectorwatch.decode import decode, strip_controls
 from sectorwatch.errors import FetchError
 from sectorwatch.fetch.addresses import AddressRefused, internal_source
-from sectorwatch.fetch.decode import decode, strip_controls
 from sectorwatch.fetch.pacing import HostPacer
 from sectorwatch.fetch.robots import RobotsAnswer, RobotsCache, RobotsStore
 from sectorwatch.fetch.watchdog import Watch, Watchdog, WatchedAdapter
@@ -111,14 +111,25 @@ class HttpClient:
         if self._stop.wait(seconds):
             raise FetchStopped("stopped while waiting to send a request")
 
-    def get(self, url: str, *, accept: str, validators: tuple[str | None, str | None] | None = None,
-            hook: RequestHook | None = None, public_only: bool = False) -> Page | None:
-        """Fetch ``url``; None means 304 Not Modified (only when ``validators`` were sent).
+    def get(self, url: str, *, accept: str, hook: RequestHook | None = None,
+            public_only: bool = False) -> Page:
+        """Fetch ``url``.
 
         Transient failures are retried with exponential backoff; every other failure
         raises FetchError with a ``kind`` the caller can record. ``public_only``: connect
         to public addresses only, at every hop (see fetch.addresses).
         """
+        with public_only_in(public_only):
+            page = self._get(url, accept, None, hook)
+        assert page is not None  # only a conditional request can be answered 304
+        return page
+
+    def get_conditional(self, url: str, *, accept: str,
+                        validators: tuple[str | None, str | None] | None,
+                        hook: RequestHook | None = None, public_only: bool = False
+                        ) -> Page | None:
+        """As ``get``, sending ``validators`` (ETag, Last-Modified) when there are any;
+        None means 304 Not Modified: nothing changed since they were stored."""
         with public_only_in(public_only):
             return self._get(url, accept, validators, hook)
 
@@ -288,11 +299,8 @@ class HttpClient:
                              status=status, url=final)
         if accept in ("feed", "sitemap"):
             body = strip_controls(body)
-        binary = body.startswith((b"\x1f\x8b", b"%PDF-")) or "pdf" in ctype.lower()
-        text, encoding = (None, None) if binary else decode(body, ctype)
-        return Page(
-            url=url, final_url=final, status=status, content_type=ctype, body=body,
-            fetched_at=datetime.now(UTC), text=text, encoding=encoding,
+        return Page.from_bytes(
+            url, body, ctype, final_url=final, status=status,
             etag=headers.get("etag"), last_modified=headers.get("last-modified"),
             redirects=tuple(redirects),
             headers={k: headers[k] for k in _KEEP_HEADERS if k in headers},
@@ -338,12 +346,16 @@ class SourceFetcher:
     def requests(self) -> int:
         return sum(self.outcomes.values())
 
-    def get(self, url: str, *, accept: str, conditional: bool = False) -> Page | None:
-        validators = None
-        if conditional and self._validators is not None:
-            validators = self._validators.load_validators(url)
-        return self._client.get(url, accept=accept, validators=validators, hook=self._hook,
+    def get(self, url: str, *, accept: str) -> Page:
+        return self._client.get(url, accept=accept, hook=self._hook,
                                 public_only=self.public_only)
+
+    def get_conditional(self, url: str, *, accept: str) -> Page | None:
+        """The page, or None when it has not changed since the validators stored for it."""
+        validators = (self._validators.load_validators(url) if self._validators is not None
+                      else None)
+        return self._client.get_conditional(url, accept=accept, validators=validators,
+                                            hook=self._hook, public_only=self.public_only)
 
     def _hook(self, url: str, outcome: str) -> None:
         self.outcomes[outcome] += 1

@@ -147,7 +147,11 @@ class SourceBase(Settings):
 class Fetcher(Protocol):
     """The slice of the HTTP client a source type may use (see fetch.http.SourceFetcher)."""
 
-    def get(self, url: str, *, accept: str, conditional: bool = False) -> Page | None: ...
+    def get(self, url: str, *, accept: str) -> Page: ...
+
+    def get_conditional(self, url: str, *, accept: str) -> Page | None:
+        """None when the page has not changed since it was last read (HTTP 304)."""
+        ...
 
 
 @dataclass(frozen=True)

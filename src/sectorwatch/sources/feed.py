@@ -59,7 +59,7 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> list[Link]:
 
 
 def discover(source: FeedSource, fetcher: Fetcher) -> Discovery:
-    page = fetcher.get(source.url, accept="feed", conditional=True)
+    page = fetcher.get_conditional(source.url, accept="feed")
     if page is None:
         return Discovery((), not_modified=True)
     links = parse_feed(page.body, page.final_url, page.content_type)

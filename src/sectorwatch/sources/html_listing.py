@@ -63,7 +63,7 @@ def parse_listing(html: str, url: str, link_selector: str,
 
 
 def discover(source: HtmlListingSource, fetcher: Fetcher) -> Discovery:
-    page = fetcher.get(source.url, accept="html", conditional=True)
+    page = fetcher.get_conditional(source.url, accept="html")
     if page is None:
         return Discovery((), not_modified=True)
     first, pages = page, 1
@@ -78,7 +78,6 @@ def discover(source: HtmlListingSource, fetcher: Fetcher) -> Discovery:
             break
         visited.add(next_url)
         page = fetcher.get(next_url, accept="html")
-        assert page is not None  # only conditional requests may answer None
         pages += 1
     if not found:
         raise ParseError(

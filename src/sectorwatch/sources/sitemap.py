@@ -71,7 +71,7 @@ def parse_sitemap(body: bytes, url: str) -> tuple[list[Link], list[tuple[str, da
 
 
 def discover(source: SitemapSource, fetcher: Fetcher) -> Discovery:
-    page = fetcher.get(source.url, accept="sitemap", conditional=True)
+    page = fetcher.get_conditional(source.url, accept="sitemap")
     if page is None:
         return Discovery((), not_modified=True)
     links, children = parse_sitemap(page.body, page.final_url)

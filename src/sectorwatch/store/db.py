@@ -16,8 +16,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from sectorwatch.decode import decode
 from sectorwatch.errors import SectorwatchError
-from sectorwatch.fetch.decode import decode
 from sectorwatch.models import Article, Link, Page
 from sectorwatch.store import schema as t
 from sectorwatch.store import sqlite
@@ -288,11 +288,8 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore):
             rows = list(conn.execute(query))
         for r in rows:
             body = self.raw_page(r.id)
-            binary = "pdf" in r.raw_content_type or body[:5] == b"%PDF-"
-            text = None if binary else decode(body, r.raw_content_type)[0]
-            page = Page(url=r.raw_url, final_url=r.raw_url, status=200,
-                        content_type=r.raw_content_type, body=body, fetched_at=r.first_seen_at,
-                        text=text)
+            page = Page.from_bytes(r.raw_url, body, r.raw_content_type,
+                                   fetched_at=r.first_seen_at)
             yield r.id, r.source_id, Link(r.url, r.feed_title, r.feed_published_at,
                                           r.feed_summary), page
 

@@ -1,4 +1,4 @@
-from sectorwatch.fetch.decode import decode, header_charset, strip_controls
+from sectorwatch.decode import decode, header_charset, strip_controls
 
 TEXT = "The council’s £3.5m plan – “inadequate”, says Ofsted. Café."
 
