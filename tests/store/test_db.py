@@ -181,12 +181,12 @@ def test_tags_are_stored_with_the_article_and_replaced_whole(store):
     store.add_article(a, "s", Link(a.url), page(a.url), tagger.tag("", a.text, "2024-01-01"))
     [row] = store.articles()
     tags = store.tags(row.id)
-    assert [t["code"] for t in tags["authority"]] == ["E10000016"]
-    assert tags["judgement"][0]["grade"] == "inadequate"
+    assert [t.code for t in tags.authorities] == ["E10000016"]
+    assert tags.judgements[0].grade == "inadequate"
     assert store.articles(authorities=["E10000016"]) and not store.articles(topics=["send"])
     assert store.replace_tags(row.id, tagger.tag("", a.text, "2024-01-01")) is False
     assert store.replace_tags(row.id, tagger.tag("", "Medway council.", "2024-01-01")) is True
-    assert [t["code"] for t in store.tags(row.id)["authority"]] == ["E06000035"]
+    assert [t.code for t in store.tags(row.id).authorities] == ["E06000035"]
 
 
 def test_retag_rewrites_only_what_changed_in_batches(store, monkeypatch):
@@ -215,7 +215,7 @@ def test_retag_rewrites_only_what_changed_in_batches(store, monkeypatch):
     after = rowids()
     kept = {r: a for r, a in before.items() if r in after}
     assert sorted(set(kept.values())) == [1, 3, 5]  # untouched rows stay as they were
-    assert [t["code"] for t in store.tags(2)["authority"]] == ["E06000035"]
+    assert [t.code for t in store.tags(2).authorities] == ["E06000035"]
     assert pipeline.retag(config, store) == (5, 0) and rowids() == after
 
 
@@ -231,3 +231,22 @@ def test_every_tag_role_fits_its_column():
     longest = max(["primary", "mentioned", "outstanding", "good", "requires improvement",
                    "inadequate"], key=len)
     assert schema.article_tags.c.role.type.length >= len(longest)
+
+
+def test_articles_come_back_typed_with_their_tags_in_one_read(store):
+    from sectorwatch.config import load_config
+    from sectorwatch.store.records import StoredArticle
+    from sectorwatch.tag import Tagger
+
+    tagger = Tagger.from_config(load_config(None))
+    for n, text in enumerate(["Kent County Council's children's services were rated "
+                              "inadequate by Ofsted.", "Medway Council's foster carers met."]):
+        a = article(f"https://e.org/{n}", text)
+        store.add_article(a, "s", Link(a.url), page(a.url), tagger.tag("", a.text, "2024-01-01"))
+    rows = store.articles(with_tags=True)
+    assert all(isinstance(r, StoredArticle) for r in rows)
+    assert {r.url: [t.code for t in r.tags.authorities] for r in rows} == {
+        "https://e.org/0": ["E10000016"], "https://e.org/1": ["E06000035"]}
+    assert all(r.tags is None for r in store.articles())  # not asked for: not read
+    [(ref, judgement)] = store.judgements("E10000016")
+    assert (ref.url, judgement.grade) == ("https://e.org/0", "inadequate")

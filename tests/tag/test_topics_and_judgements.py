@@ -364,3 +364,23 @@ def test_settings_in_the_plural_are_settings():
     text = ("Ofsted inspected 39 settings in Somerset: a fifth of schools inspected were "
             "judged requires improvement and two children's homes were judged inadequate.")
     assert codes_and_grades(text, "2014-11-01") == set()
+
+
+def test_tags_read_back_from_their_stored_form():
+    from sectorwatch.config import load_config
+    from sectorwatch.tag import Tagger, Tags
+
+    tags = Tagger.from_config(load_config(None)).tag(
+        "Kent rated inadequate", "Ofsted rated Kent County Council's children's services "
+        "inadequate. Foster carers and social workers were interviewed.", "2024-01-01")
+    assert tags.judgements and tags.topics and tags.authorities
+    assert Tags.from_dict(tags.as_dict(explain=True)) == tags
+    stored = Tags.from_dict(tags.as_dict())  # as the store keeps them: no evidence
+    assert [j.key for j in stored.judgements] == [j.key for j in tags.judgements]
+    old = {"authorities": [{k: v for k, v in a.items() if k != "district_level"}
+                           for a in tags.as_dict()["authorities"]],
+           "judgements": [{"authority": "E10000016", "grade": "good", "scope": "overall",
+                           "kind": "full inspection", "date": None, "later": 1}]}
+    read = Tags.from_dict(old)  # a row from an older version: missing and unknown fields
+    assert read.authorities[0].district_level is False and read.topics == ()
+    assert read.judgements[0].past is False

@@ -1,8 +1,10 @@
 """An authority's Ofsted timeline built from judgement-tagged articles."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+from sectorwatch.tag.judgements import Judgement
 from sectorwatch.web.timeline import build_timeline, latest_grade
 
 NAMES = {"cyp": "CYP Now", "lgc": "LGC"}
@@ -17,8 +19,7 @@ def row(url, published=(2024, 3, 5), source="cyp", title="Ofsted visit", first_s
 
 
 def judged(kind=FULL, date=None, grade=None, scope="overall"):
-    return {"authority": "E10000034", "date": date, "grade": grade, "kind": kind,
-            "scope": scope}
+    return Judgement("E10000034", grade, scope, kind, date)
 
 
 def test_two_outlets_on_one_undated_visit_make_one_event():
@@ -100,11 +101,11 @@ def test_unsafe_url_is_not_listed_twice():
 
 
 def test_an_earlier_grade_recalled_goes_in_only_with_its_own_month():
-    recalled = {**judged(grade="inadequate"), "past": True}
+    recalled = replace(judged(grade="inadequate"), past=True)
     events = build_timeline([
         (row("https://a.example/1", (2024, 3, 5)), judged(MONITORING)),
         (row("https://a.example/1", (2024, 3, 5)), recalled),  # "judged inadequate in 2022"
-        (row("https://a.example/2", (2024, 3, 9)), {**recalled, "date": "2022-11"}),
+        (row("https://a.example/2", (2024, 3, 9)), replace(recalled, date="2022-11")),
     ], NAMES)
     assert [(e.month, e.kind, e.grades) for e in events] == [
         ("2024-03", MONITORING, {}), ("2022-11", FULL, {"overall": "inadequate"})]

@@ -16,6 +16,8 @@ from sectorwatch import gazetteer
 from sectorwatch.cli import EXIT_FAILED, EXIT_OK, Context, cli, console, errors, when
 from sectorwatch.errors import SectorwatchError
 from sectorwatch.sources.base import ExtractRules
+from sectorwatch.store.records import StoredArticle
+from sectorwatch.tag import Tags
 
 
 @cli.command()
@@ -48,20 +50,19 @@ def articles(obj: Context, since: str | None, source_id: str | None, limit: int,
         raise click.BadParameter(str(exc), param_hint="--authority/--region") from None
     with obj.store(config) as store:
         rows = store.articles(since=since_at, source_id=source_id, limit=limit,
-                              authorities=codes, topics=topics)
-        tags = {r.id: store.tags(r.id) for r in rows}
+                              authorities=codes, topics=topics, with_tags=True)
     if fmt == "json":
-        click.echo(json.dumps([_article_json(r) | {"tags": tags[r.id]} for r in rows], indent=2,
-                              ensure_ascii=False))
+        click.echo(json.dumps([_article_json(r) for r in rows], indent=2, ensure_ascii=False))
         return
     table = Table()
     for name in ("published", "source", "title", "about", "topics"):
         table.add_column(name, overflow="fold")
     for r in rows:
-        about = ", ".join(a["name"] for a in tags[r.id]["authority"] if a["role"] == "primary")
+        tags = r.tags or Tags()
+        about = ", ".join(a.name for a in tags.authorities if a.role == "primary")
         table.add_row(when(r.published_at) if r.published_at else "?", escape(r.source_id),
                       escape(r.title) + (" [dim](truncated)[/]" if r.truncated else ""),
-                      escape(about), ", ".join(t["slug"] for t in tags[r.id]["topic"]))
+                      escape(about), ", ".join(t.slug for t in tags.topics))
     console.print(table)
 
 
@@ -86,7 +87,10 @@ def parse_since(value: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _article_json(r) -> dict:
+def _article_json(r: StoredArticle) -> dict:
+    """An article as `articles --format json` prints it; its tags under the keys the
+    store files them by (authority, topic, judgement)."""
+    tags = (r.tags or Tags()).as_dict()
     return {
         "id": r.id, "url": r.url, "source": r.source_id, "title": r.title,
         "published": r.published_at.isoformat() if r.published_at else None,
@@ -94,6 +98,8 @@ def _article_json(r) -> dict:
         "first_seen": r.first_seen_at.isoformat(), "author": r.author,
         "word_count": r.word_count, "truncated": r.truncated, "lead": r.lead,
         "standfirst": r.standfirst, "text": r.text,
+        "tags": {"authority": tags["authorities"], "topic": tags["topics"],
+                 "judgement": tags["judgements"]},
     }
 
 

@@ -29,6 +29,7 @@ from sectorwatch.digest.select import LONDON, Selection, Tagged, section_order, 
 from sectorwatch.digest.stories import Item, events_of, group_stories
 from sectorwatch.models import Filters
 from sectorwatch.store import Store
+from sectorwatch.tag import Tags
 from sectorwatch.tokens import Signer
 
 BACKGROUND = 1000  # stored articles outside the week that calibrate how rare a word is
@@ -103,42 +104,40 @@ def week_entries(config: Config, store: Store, start: datetime, end: datetime
     sources = {s.id: s for s in config.sources}
     regions = {code: a.region for code, a in gazetteer.authorities().items()}
     items: list[Item] = []
-    tags: dict[int, dict] = {}
-    for row in store.articles(since=start, limit=None):
-        when = row.published_at or row.first_seen_at
-        if not start <= when < end:
+    tags: dict[int, Tags] = {}
+    for row in store.articles(since=start, limit=None, with_tags=True):
+        t = row.tags or Tags()
+        if not start <= row.when < end:
             continue
-        t = store.tags(row.id)
         source = sources.get(row.source_id)
-        if source is not None and source.relevance_filter and not t["topic"]:
+        if source is not None and source.relevance_filter and not t.topics:
             continue  # a general outlet's story with no sector topic: roadworks, cricket
         tags[row.id] = t
         items.append(Item(
-            row.id, row.source_id, row.title, row.text, when,
-            frozenset(a["code"] for a in t["authority"] if a["role"] == "primary"),
+            row.id, row.source_id, row.title, row.text, row.when,
+            frozenset(a.code for a in t.authorities if a.role == "primary"),
             truncated=bool(row.truncated), official=bool(source and source.type == "govuk"),
             word_count=row.word_count, url=row.url, lead=row.lead or "",
             source_name=source.label if source else row.source_id,
-            events=events_of(t["judgement"]),
-            authorities=frozenset(a["code"] for a in t["authority"])))
+            events=events_of(t.judgements),
+            authorities=frozenset(a.code for a in t.authorities)))
     background = [f"{r.title} {r.title} {r.text}" for r in store.articles(limit=BACKGROUND)
-                  if not start <= (r.published_at or r.first_seen_at) < end]
+                  if not start <= r.when < end]
     entries = []
     for story in group_stories(items, background=background):
         all_tags = [tags[i.id] for i in story.items]
-        codes = frozenset(a["code"] for t in all_tags for a in t["authority"])
+        codes = frozenset(a.code for t in all_tags for a in t.authorities)
         scores: dict[str, float] = {}
         for t in all_tags:
-            for topic in t["topic"]:
-                scores[topic["slug"]] = max(scores.get(topic["slug"], 0), topic["score"])
-        judgements = {(j["authority"], j["grade"], j["scope"], j["kind"]): j
-                      for t in all_tags for j in t["judgement"]
-                      if not j.get("past")}  # an earlier grade recalled is not the week's news
+            for topic in t.topics:
+                scores[topic.slug] = max(scores.get(topic.slug, 0), topic.score)
+        # an earlier grade recalled is not the week's news
+        judgements = {j.key: j for t in all_tags for j in t.judgements if not j.past}
         entries.append(Tagged(
             story, codes, frozenset(c for i in story.items for c in i.primary),
             frozenset(regions[c] for c in codes if c in regions),
             tuple(sorted(scores, key=scores.__getitem__, reverse=True)),
-            tuple(judgements.values())))
+            tuple(j.as_dict() for j in judgements.values())))
     return entries
 
 

@@ -16,11 +16,12 @@ import itertools
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sectorwatch.tag.authorities import place_words
+from sectorwatch.tag.judgements import Judgement
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _STOPWORDS = """
@@ -72,16 +73,11 @@ class Item:
     """GSS codes of every authority it names."""
 
 
-def events_of(judgements) -> tuple[str, ...]:
-    """An article's news, from its tagged judgements (objects or their stored dicts; grades
-    it only recalls are left out): "E10000034|inadequate|full inspection",
-    "E10000034||monitoring visit"."""
-    out = set()
-    for j in judgements:
-        get = j.get if isinstance(j, dict) else lambda key, j=j: getattr(j, key)
-        if get("authority") and not get("past"):
-            out.add(f"{get('authority')}|{get('grade') or ''}|{get('kind')}")
-    return tuple(sorted(out))
+def events_of(judgements: Iterable[Judgement]) -> tuple[str, ...]:
+    """An article's news, from its tagged judgements (grades it only recalls are left
+    out): "E10000034|inadequate|full inspection", "E10000034||monitoring visit"."""
+    return tuple(sorted({f"{j.authority}|{j.grade or ''}|{j.kind}" for j in judgements
+                         if j.authority and not j.past}))
 
 
 @dataclass(frozen=True)

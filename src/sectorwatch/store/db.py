@@ -23,6 +23,7 @@ from sectorwatch.store import schema as t
 from sectorwatch.store import sqlite
 from sectorwatch.store.deliveries import DeliveryStore
 from sectorwatch.store.issues import IssueStore
+from sectorwatch.store.records import StoredArticle, record
 from sectorwatch.store.rows import exists, insert_new, take_turns, upsert
 from sectorwatch.store.runs import RunStore
 from sectorwatch.store.subscribers import SubscriberStore
@@ -237,10 +238,11 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore):
 
     def articles(self, *, since: datetime | None = None, source_id: str | None = None,
                  limit: int | None = 50, authorities: Sequence[str] = (),
-                 topics: Sequence[str] = ()) -> list[sa.Row]:
+                 topics: Sequence[str] = (), with_tags: bool = False) -> list[StoredArticle]:
         """Newest first (by published date, else first seen), without raw pages.
 
-        ``authorities`` (GSS codes) and ``topics`` (slugs) keep articles with any of them.
+        ``authorities`` (GSS codes) and ``topics`` (slugs) keep articles with any of them;
+        ``with_tags`` reads every article's tags too, in one more query for them all.
         """
         cols = [c for c in t.articles.c if c.name != "raw_gzip"]
         when = sa.func.coalesce(t.articles.c.published_at, t.articles.c.first_seen_at)
@@ -257,7 +259,9 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore):
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return list(conn.execute(query))
+            rows = list(conn.execute(query))
+        tags = self.tags_for([r.id for r in rows]) if with_tags else {}
+        return [record(StoredArticle, r, tags=tags.get(r.id)) for r in rows]
 
     def raw_page(self, article_id: int) -> bytes:
         with self.engine.connect() as conn:

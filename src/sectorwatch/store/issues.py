@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from sectorwatch.store import schema as t
+from sectorwatch.store.records import StoredIssue, record
 from sectorwatch.store.rows import insert_new
 
 
@@ -30,11 +31,13 @@ class IssueStore:
                 return stories
             return conn.execute(frozen).scalar_one()  # frozen meanwhile by another sender
 
-    def issue(self, key: str) -> sa.Row | None:
+    def issue(self, key: str) -> StoredIssue | None:
+        """The issue with its stories, if it was frozen."""
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(t.issues).where(t.issues.c.key == key)).first()
+            row = conn.execute(sa.select(t.issues).where(t.issues.c.key == key)).first()
+        return record(StoredIssue, row) if row is not None else None
 
-    def sent_issues(self) -> list[sa.Row]:
+    def sent_issues(self) -> list[StoredIssue]:
         """Issues that reached at least one reader, newest first, with ``sent`` (how many
         readers), without their stories."""
         i, d = t.issues, t.deliveries
@@ -44,11 +47,12 @@ class IssueStore:
         query = (sa.select(*cols, sent.label("sent")).where(sent > 0)
                  .order_by(i.c.send_at.desc()))
         with self.engine.connect() as conn:
-            return list(conn.execute(query))
+            return [record(StoredIssue, row) for row in conn.execute(query)]
 
-    def issue_list(self) -> list[sa.Row]:
+    def issue_list(self) -> list[StoredIssue]:
         """Every frozen issue without its stories, newest first."""
         i = t.issues
         cols = [c for c in i.c if c.name != "stories"]
         with self.engine.connect() as conn:
-            return list(conn.execute(sa.select(*cols).order_by(i.c.send_at.desc())))
+            return [record(StoredIssue, row)
+                    for row in conn.execute(sa.select(*cols).order_by(i.c.send_at.desc()))]

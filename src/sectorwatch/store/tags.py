@@ -3,35 +3,39 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sectorwatch.store import schema as t
+from sectorwatch.store.records import ArticleRef, ArticleText, record
 from sectorwatch.tag import Tags
+from sectorwatch.tag.judgements import Judgement
+
+KINDS = {"authority": "authorities", "topic": "topics", "judgement": "judgements"}
 
 
 class TagStore:
     """Mixed into Store: tag storage, reading and replacing."""
 
-    def tags(self, article_id: int) -> dict[str, list[dict]]:
-        """An article's stored tags: {"authority": [...], "topic": [...], "judgement": [...]}."""
-        out: dict[str, list[dict]] = {"authority": [], "topic": [], "judgement": []}
-        with self.engine.connect() as conn:
-            for row in conn.execute(sa.select(t.article_tags).where(
-                    t.article_tags.c.article_id == article_id)):
-                out[row.kind].append(json.loads(row.detail))
-        return out
+    def tags(self, article_id: int) -> Tags:
+        """An article's stored tags."""
+        return self.tags_for([article_id])[article_id]
 
-    def tags_for(self, article_ids: list[int]) -> dict[int, dict[str, list[dict]]]:
-        """``tags`` for many articles in one query."""
-        out = {i: {"authority": [], "topic": [], "judgement": []} for i in article_ids}
+    def tags_for(self, article_ids: Sequence[int]) -> dict[int, Tags]:
+        """The stored tags of many articles, in one query per thousand."""
+        found: dict[int, dict[str, list[dict]]] = defaultdict(
+            lambda: {kind: [] for kind in KINDS.values()})
+        ids = list(dict.fromkeys(article_ids))
         with self.engine.connect() as conn:
-            for row in conn.execute(sa.select(t.article_tags).where(
-                    t.article_tags.c.article_id.in_(article_ids))):
-                out[row.article_id][row.kind].append(json.loads(row.detail))
-        return out
+            for k in range(0, len(ids), 1000):  # bound the IN list
+                query = sa.select(t.article_tags).where(
+                    t.article_tags.c.article_id.in_(ids[k:k + 1000]))
+                for row in conn.execute(query):
+                    found[row.article_id][KINDS[row.kind]].append(json.loads(row.detail))
+        return {i: Tags.from_dict(found[i]) for i in ids}
 
     def authority_counts(self) -> dict[str, int]:
         """Stored articles per authority code (primary or mentioned)."""
@@ -41,9 +45,9 @@ class TagStore:
         with self.engine.connect() as conn:
             return dict(conn.execute(query).all())
 
-    def judgements(self, code: str) -> list[tuple[sa.Row, dict]]:
+    def judgements(self, code: str) -> list[tuple[ArticleRef, Judgement]]:
         """Every judgement event stored for an authority, with the article that reported
-        it (id, title, url, source_id, published_at, first_seen_at), oldest article first."""
+        it, oldest article first."""
         a, g = t.articles.c, t.article_tags.c
         query = (sa.select(a.id, a.title, a.url, a.source_id, a.published_at,
                            a.first_seen_at, g.detail)
@@ -51,16 +55,18 @@ class TagStore:
                  .where(g.kind == "judgement", g.key == code)
                  .order_by(sa.func.coalesce(a.published_at, a.first_seen_at), a.id))
         with self.engine.connect() as conn:
-            return [(row, json.loads(row.detail)) for row in conn.execute(query)]
+            return [(record(ArticleRef, row),
+                     Tags.from_dict({"judgements": [json.loads(row.detail)]}).judgements[0])
+                    for row in conn.execute(query)]
 
-    def texts(self, source_id: str | None = None) -> Iterator[sa.Row]:
-        """(id, title, text, published_at) of stored articles, for re-tagging."""
+    def texts(self, source_id: str | None = None) -> Iterator[ArticleText]:
+        """What re-tagging reads of the stored articles, oldest first."""
         query = sa.select(t.articles.c.id, t.articles.c.title, t.articles.c.text,
                           t.articles.c.published_at).order_by(t.articles.c.id)
         if source_id:
             query = query.where(t.articles.c.source_id == source_id)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(query))
+            rows = [record(ArticleText, row) for row in conn.execute(query)]
         yield from rows
 
     def replace_tags(self, article_id: int, tags: Tags) -> bool:

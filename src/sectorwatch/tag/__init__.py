@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
+from typing import Any
 
 from sectorwatch.tag.authorities import AuthorityTag, gazetteer, round_up, tag_authorities
 from sectorwatch.tag.judgements import Judgement, tag_judgements
@@ -19,9 +22,9 @@ from sectorwatch.tag.topics import (
 
 @dataclass(frozen=True)
 class Tags:
-    authorities: tuple[AuthorityTag, ...]
-    topics: tuple[TopicTag, ...]
-    judgements: tuple[Judgement, ...]
+    authorities: tuple[AuthorityTag, ...] = ()
+    topics: tuple[TopicTag, ...] = ()
+    judgements: tuple[Judgement, ...] = ()
 
     def as_dict(self, explain: bool = False) -> dict:
         """JSON-ready; ``explain`` keeps the phrases and positions behind each tag."""
@@ -34,6 +37,21 @@ class Tags:
         return {"authorities": [clean(a) for a in self.authorities],
                 "topics": [clean(t) for t in self.topics],
                 "judgements": [clean(j) for j in self.judgements]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Iterable[Mapping[str, Any]]]) -> Tags:
+        """Tags from ``as_dict``'s form (as the store keeps them): a field a row lacks
+        takes its default, so rows stored by an older version still read."""
+        return cls(tuple(_typed(AuthorityTag, d) for d in data.get("authorities", ())),
+                   tuple(_typed(TopicTag, d) for d in data.get("topics", ())),
+                   tuple(_typed(Judgement, d) for d in data.get("judgements", ())))
+
+
+def _typed(kind, data: Mapping[str, Any]):
+    names = {f.name for f in dataclasses.fields(kind)}
+    values = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v)
+              if isinstance(v, list) else v for k, v in data.items() if k in names}
+    return kind(**values)
 
 
 _DAY = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")

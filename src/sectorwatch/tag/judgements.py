@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 from sectorwatch.tag.authorities import AuthorityTag, normalise
@@ -104,6 +104,10 @@ class Judgement:
     @property
     def key(self) -> tuple:
         return (self.authority, self.grade, self.scope, self.kind)
+
+    def as_dict(self) -> dict:
+        """As the store and an issue's snapshot keep it: every field but the evidence."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "evidence"}
 
 
 def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],

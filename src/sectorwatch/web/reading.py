@@ -17,6 +17,7 @@ from sectorwatch.digest import snapshot
 from sectorwatch.digest.issue import IssueRenderer
 from sectorwatch.digest.render import clean_header_text, digest_context, safe_url
 from sectorwatch.models import Filters
+from sectorwatch.tag import Tags
 from sectorwatch.web.context import Web
 from sectorwatch.web.feeds import Entry, atom
 from sectorwatch.web.subscribing import form_context
@@ -91,23 +92,22 @@ def routes(web: Web) -> list[Route]:
         """The authority's newest stories, leaving out a general outlet's articles with no
         sector topic (roadworks in Worcester), as the digest does."""
         limit = web.config.web.recent_stories
-        rows = web.store.articles(authorities=[code], limit=limit * 3)
-        tags = web.store.tags_for([r.id for r in rows])
+        rows = web.store.articles(authorities=[code], limit=limit * 3, with_tags=True)
         topics = {t.slug: t.label for t in web.config.topics}
         out: list[dict] = []
         for r in rows:
-            if r.source_id in general and not tags[r.id]["topic"]:
+            tags = r.tags or Tags()
+            if r.source_id in general and not tags.topics:
                 continue
             if len(out) == limit:
                 break
-            role = next((a["role"] for a in tags[r.id]["authority"] if a["code"] == code),
-                        "mentioned")
+            role = next((a.role for a in tags.authorities if a.code == code), "mentioned")
             out.append({
                 "title": clean_header_text(r.title, 300), "url": safe_url(r.url),
                 "source": clean_header_text(web.source_names.get(r.source_id, r.source_id), 80),
                 "when": r.published_at or r.first_seen_at,
                 "lead": clean_header_text(r.lead or "", 600), "primary": role == "primary",
-                "topics": [topics.get(t["slug"], t["slug"]) for t in tags[r.id]["topic"]]})
+                "topics": [topics.get(t.slug, t.slug) for t in tags.topics]})
         return out
 
     def authority(request: Request) -> Response:

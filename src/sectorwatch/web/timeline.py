@@ -15,6 +15,8 @@ from datetime import datetime
 
 from sectorwatch.digest.render import clean_header_text, month_name, safe_url
 from sectorwatch.digest.select import LONDON
+from sectorwatch.store.records import ArticleRef
+from sectorwatch.tag.judgements import Judgement
 
 GRADE_ORDER = ("outstanding", "good", "requires improvement", "inadequate")
 
@@ -51,27 +53,27 @@ class Event:
         return [(scope, grade) for scope, grade in self.grades.items() if scope != "overall"]
 
 
-def build_timeline(rows: Iterable[tuple[object, dict]], source_names: dict[str, str]
+def build_timeline(rows: Iterable[tuple[ArticleRef, Judgement]], source_names: dict[str, str]
                    ) -> list[Event]:
     """Events newest first from (article row, judgement) pairs as ``Store.judgements``
     gives them. A judgement with neither its own month nor an article date is left out."""
     events: dict[tuple[str, str], Event] = {}
     for row, judgement in rows:
         reported_on = row.published_at or row.first_seen_at
-        month = judgement.get("date")
+        month = judgement.date
         dated = bool(month)
-        if judgement.get("past") and not dated:
+        if judgement.past and not dated:
             continue  # an earlier grade recalled without its month: when is unknown
         if not month:
             if reported_on is None:
                 continue
             month = reported_on.astimezone(LONDON).strftime("%Y-%m")
-        kind = judgement.get("kind") or "inspection"
+        kind = judgement.kind or "inspection"
         event = events.get((kind, month))
         if event is None:
             event = events[(kind, month)] = Event(month, kind, dated)
         event.dated = event.dated or dated
-        scope, grade = judgement.get("scope") or "overall", judgement.get("grade")
+        scope, grade = judgement.scope or "overall", judgement.grade
         if grade and scope not in event.grades:
             event.grades[scope] = grade
         title = clean_header_text(row.title, 300)

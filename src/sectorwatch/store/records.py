@@ -1,0 +1,96 @@
+"""What the store gives back: frozen, typed records, never database rows.
+
+Callers read attributes of these, so a column renamed or added changes this module and
+the queries, not every reader of the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sectorwatch.tag import Tags
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as stored (without its raw page)."""
+
+    id: int
+    url: str
+    source_id: str
+    title: str
+    text: str
+    fingerprint: str
+    published_at: datetime | None
+    published_signal: str
+    first_seen_at: datetime
+    updated_at: datetime | None = None
+    updated_signal: str | None = None
+    author: str | None = None
+    language: str | None = None
+    word_count: int = 0
+    truncated: bool = False
+    lead: str = ""
+    standfirst: str | None = None
+    feed_title: str | None = None
+    feed_summary: str | None = None
+    feed_published_at: datetime | None = None
+    raw_url: str = ""
+    raw_content_type: str = ""
+    tags: Tags | None = None
+    """Its tags, when they were asked for with the article (``Store.articles(with_tags=True)``)."""
+
+    @property
+    def when(self) -> datetime:
+        """When it was published, else when it was first seen."""
+        return self.published_at or self.first_seen_at
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    """Enough of an article to cite it: the report behind a judgement on a timeline."""
+
+    id: int
+    title: str
+    url: str
+    source_id: str
+    published_at: datetime | None
+    first_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """What re-tagging reads of an article."""
+
+    id: int
+    title: str
+    text: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredIssue:
+    """One frozen issue of the digest; ``stories`` is its JSON snapshot ("" when listed
+    without it), ``sent`` how many readers it reached (when listed with that count)."""
+
+    key: str
+    send_at: datetime
+    starts_at: datetime
+    ends_at: datetime
+    created_at: datetime
+    story_count: int
+    stories: str = ""
+    sent: int | None = None
+
+
+def record(kind: type[R], row: Any, **more: Any) -> R:
+    """A record of ``kind`` from a result row holding (at least) its required fields."""
+    data: Mapping[str, Any] = row._mapping
+    names = {f.name for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
+    return kind(**{k: v for k, v in data.items() if k in names}, **more)
