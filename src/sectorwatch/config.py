@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from sectorwatch import __version__, gazetteer
 from sectorwatch.sources import REGISTRY
@@ -280,10 +281,13 @@ class WebSettings(Settings):
         30, ge=1, le=500, description="Stories on an authority page and in its feed.")
 
 
-SourceConfig = Annotated[
-    typing.Union[tuple(t.settings for t in REGISTRY.values())],  # noqa: UP007
-    Field(discriminator="type"),
-]
+if typing.TYPE_CHECKING:
+    SourceConfig = SourceBase  # every source type's settings extend it
+else:  # one of the registered source types, chosen by its `type:`
+    SourceConfig = Annotated[
+        typing.Union[tuple(t.settings for t in REGISTRY.values())],  # noqa: UP007
+        Field(discriminator="type"),
+    ]
 
 
 class Config(Settings):
@@ -527,17 +531,16 @@ def _fmt(path: Sequence[Any]) -> str:
     return out
 
 
-def _problem(err: dict, data: dict, lines: dict, file: str) -> Problem:
+def _problem(err: ErrorDetails, data: dict, lines: dict, file: str) -> Problem:
     loc = _strip_union_tags(tuple(err["loc"]), data)
     kind = err["type"]
     msg = err["msg"]
     hint = None
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         loc = (*loc, "type")
-        known = ", ".join(REGISTRY)
         msg = "missing source type" if kind == "union_tag_not_found" else (
             f"unknown source type {_get(data, loc)!r}")
-        hint = f"known types: {known}"
+        hint = f"known types: {', '.join(REGISTRY)}"
     elif kind == "extra_forbidden":
         known = _known_keys(loc[:-1], data)
         msg = f"unknown key {loc[-1]!r}"

@@ -34,10 +34,10 @@ def decode(body: bytes, content_type: str = "") -> tuple[str, str]:
     for bom, name in _BOMS:
         if body.startswith(bom):
             return body.decode(name, errors="replace").lstrip("\ufeff"), name
-    for name in (header_charset(content_type), declared_charset(body)):
-        if name:
+    for label in (header_charset(content_type), declared_charset(body)):
+        if label:
             try:
-                return body.decode(name), name
+                return body.decode(label), label
             except UnicodeDecodeError:
                 continue  # a wrong label is common; fall through to detection
     return detect(body)

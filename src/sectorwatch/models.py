@@ -72,7 +72,7 @@ class Article:
     title: str
     text: str
     fingerprint: str
-    published: datetime | None
+    published: datetime
     published_signal: str
     """Which signal gave ``published``, most trusted first: feed, api, jsonld, meta, time,
     dateline, url, first_seen (then ``published`` is when the page was first fetched)."""

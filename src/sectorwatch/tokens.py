@@ -18,6 +18,7 @@ import hmac
 import os
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sectorwatch.errors import SectorwatchError
@@ -92,11 +93,11 @@ class Signer:
 
 
 def signer_from_env(name: str, previous: str | None = None,
-                    env: dict[str, str] | None = None) -> Signer:
+                    env: Mapping[str, str] | None = None) -> Signer:
     """The signer for the secret in environment variable ``name`` (and ``previous``, if
     set, for checking only). Raises SecretError naming the variable when it is unusable."""
-    env = os.environ if env is None else env
-    value = env.get(name, "")
+    environ: Mapping[str, str] = os.environ if env is None else env
+    value = environ.get(name, "")
     if not value:
         raise SecretError(
             f"the environment variable {name} must hold the secret that signs subscriber "
@@ -106,7 +107,7 @@ def signer_from_env(name: str, previous: str | None = None,
         raise SecretError(f"the secret in {name} is {len(value)} characters; it must be at "
                           f"least {MIN_SECRET}")
     keys: list[bytes] = [value.encode()]
-    if previous and (old := env.get(previous, "")):
+    if previous and (old := environ.get(previous, "")):
         keys.append(old.encode())
     return Signer(tuple(keys))
 

@@ -10,7 +10,7 @@ from email import policy
 from html import escape
 from pathlib import Path
 
-from sectorwatch.cli.demo import DEMO_WEEK, READERS
+from sectorwatch.cli.demo_run import DEMO_WEEK, READERS
 from sectorwatch.digest import snapshot
 from sectorwatch.digest.issue import IssueRenderer, issue_send_at
 from sectorwatch.store import Store

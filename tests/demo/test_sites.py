@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from sectorwatch.cli.demo import local_config_text
+from sectorwatch.cli.demo_run import local_config_text
 from sectorwatch.config import load_config, parse_config
 from sectorwatch.demo.server import SITES_DIR, serve_sites, site_folders
 from sectorwatch.pipeline import run_all

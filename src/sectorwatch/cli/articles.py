@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sectorwatch import gazetteer
-from sectorwatch.cli import EXIT_FAILED, EXIT_OK, Context, cli, console, errors, when
+from sectorwatch.cli.root import EXIT_FAILED, EXIT_OK, Context, cli, console, errors, when
 from sectorwatch.errors import SectorwatchError
 from sectorwatch.sources.base import ExtractRules
 from sectorwatch.store.records import StoredArticle

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from sectorwatch.cli import EXIT_FAILED, EXIT_OK, Context, cli, console
+from sectorwatch.cli.root import EXIT_FAILED, EXIT_OK, Context, cli, console
 from sectorwatch.config import Config
 
 
@@ -138,7 +139,7 @@ def list_issues(obj: Context) -> None:
     for column in ("stories", "sent", "skipped", "deferred", "failed", "pending"):
         table.add_column(column, justify="right")
     for row in issues:
-        c = counts.get(row.key, {})
+        c = counts.get(row.key, Counter())
         pending = c.get("pending", 0) + c.get("sending", 0)
         table.add_row(row.key, f"{row.starts_at.astimezone(zone):%-d %b} to "
                       f"{row.ends_at.astimezone(zone):%-d %b %Y}",

@@ -11,10 +11,11 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
 import click
+from rich.console import JustifyMethod
 from rich.markup import escape
 from rich.table import Table
 
-from sectorwatch.cli import EXIT_FAILED, EXIT_OK, Context, cli, console, errors, when
+from sectorwatch.cli.root import EXIT_FAILED, EXIT_OK, Context, cli, console, errors, when
 from sectorwatch.config import Config
 from sectorwatch.store import SourceHealth
 
@@ -96,9 +97,10 @@ def end_by_signal(signum: int) -> NoReturn:
 
 def summary_table(report: RunReport, config: Config) -> Table:
     table = Table(title=f"Run {report.run_id}", title_justify="left")
-    for name, justify in (("source", "left"), ("status", "left"), ("new", "right"),
-                          ("known", "right"), ("failed", "right"), ("requests", "right"),
-                          ("time", "right"), ("note", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("source", "left"), ("status", "left"), ("new", "right"), ("known", "right"),
+        ("failed", "right"), ("requests", "right"), ("time", "right"), ("note", "left"))
+    for name, justify in columns:
         table.add_column(name, justify=justify, overflow="fold", no_wrap=name == "source")
     colours = {"ok": "green", "not_modified": "green", "partial": "yellow", "failed": "red",
                "stopped": "yellow"}

@@ -7,7 +7,7 @@ import json
 import click
 from rich.markup import escape
 
-from sectorwatch.cli import Context, cli, console
+from sectorwatch.cli.root import Context, cli, console
 
 
 @cli.command("group")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 from rich.markup import escape
 
-from sectorwatch.cli import Context, cli, console
+from sectorwatch.cli.root import Context, cli, console
 
 
 @cli.group("mailbox")

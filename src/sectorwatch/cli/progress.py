@@ -6,7 +6,14 @@ import threading
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from sectorwatch.pipeline import SourceReport
 from sectorwatch.sources.base import SourceBase
@@ -21,7 +28,7 @@ class RichProgress:
             TextColumn("{task.fields[state]}"), TimeElapsedColumn(),
             console=console, transient=False, disable=not console.is_terminal,
         )
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> RichProgress:

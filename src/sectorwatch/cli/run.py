@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from sectorwatch.cli import Context, cli
+from sectorwatch.cli.root import Context, cli
 
 
 @cli.command()

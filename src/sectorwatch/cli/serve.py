@@ -6,7 +6,7 @@ import ipaddress
 
 import click
 
-from sectorwatch.cli import Context, cli
+from sectorwatch.cli.root import Context, cli
 
 
 def server(app, host: str, port: int, trusted_proxies: tuple[str, ...], *,

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from sectorwatch.cli import Context, cli, console, errors, when
+from sectorwatch.cli.root import Context, cli, console, errors, when
 
 RESUBSCRIBE_HELP = ("Make active again an address that unsubscribed or bounced. Only for "
                     "when its owner asked you: it is recorded, with a warning.")

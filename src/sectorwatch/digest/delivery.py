@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -188,7 +189,7 @@ def unfinished(store: Store, key: str, now: datetime) -> bool:
     left mid-send, a deferred retry that is due, or opened but no row ever written."""
     if store.issue(key) is None:
         return True
-    counts = store.delivery_counts(key).get(key, {})
+    counts = store.delivery_counts(key).get(key, Counter())
     if counts.get("pending") or counts.get("sending"):
         return True
     retry = store.next_retry(key)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
@@ -248,5 +248,5 @@ def dry_run(config: Config, store: Store, send_at: datetime, signer: Signer) -> 
         chosen = renderer.selection(spec.filters)
         readers.append(Reader(spec.email, 0 if chosen.empty else chosen.count,
                               worth_sending(chosen, config)))
-    sent = store.delivery_counts(key).get(key, {}).get("sent", 0)
+    sent = store.delivery_counts(key).get(key, Counter())["sent"]
     return DryRun(key, len(renderer.entries), sent, tuple(readers))

@@ -236,7 +236,11 @@ class ImapFolder:
 
     def _connect(self) -> imaplib.IMAP4:
         s = self.settings
-        where = f"{s.host}:{s.imap_port}"
+        host = s.host
+        if not host:  # the settings' validation requires one for type imap
+            raise MailboxError("no IMAP host is configured",
+                               hint="set digest.unsubscribe_mailbox.host")
+        where = f"{host}:{s.imap_port}"
         conn: imaplib.IMAP4 | None = None
         try:
             context = ssl.create_default_context(cafile=s.ca_file)
@@ -244,10 +248,10 @@ class ImapFolder:
             raise MailboxError(f"cannot read the CA file {s.ca_file}: {exc}") from None
         try:
             if s.security == "tls":
-                conn = imaplib.IMAP4_SSL(s.host, s.imap_port, ssl_context=context,
+                conn = imaplib.IMAP4_SSL(host, s.imap_port, ssl_context=context,
                                          timeout=s.timeout)
             else:
-                conn = imaplib.IMAP4(s.host, s.imap_port, timeout=s.timeout)
+                conn = imaplib.IMAP4(host, s.imap_port, timeout=s.timeout)
                 if s.security == "starttls":
                     if "STARTTLS" not in conn.capabilities:  # never carry on in plain text
                         raise MailboxError(f"{where} does not offer STARTTLS",

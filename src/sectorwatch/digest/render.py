@@ -89,11 +89,10 @@ def digest_context(selection: Selection, *, name: str, issue_date: datetime,
                    views: dict[int, dict] | None = None) -> dict:
     """What the digest templates (and the web archive's page) show of a selection."""
     views = {} if views is None else views
-    names = _names()
     sections = [{"title": s.title, "more": s.more,
                  "stories": [_view(e, views) for e in s.stories]}
                 for s in selection.sections]
-    watch = [{**j, "name": names.get(j.get("authority"), j.get("authority") or ""),
+    watch = [{**j, "name": _authority_name(j.get("authority")),
               "date": month_name(j.get("date"))} for j in selection.watch]
     topics = ", ".join(s.title for s in selection.sections[:3])
     count = selection.count
@@ -122,6 +121,11 @@ def month_name(value: str | None) -> str | None:
 @functools.cache
 def _names() -> dict[str, str]:
     return {code: a.name for code, a in gazetteer.authorities().items()}
+
+
+def _authority_name(code: str | None) -> str:
+    """An authority's name from its code: the code itself if unknown, '' for none."""
+    return _names().get(code, code) if code else ""
 
 
 def _view(entry: Tagged, views: dict[int, dict]) -> dict:

@@ -254,14 +254,14 @@ read more related after before when while during since however but also new said
 _NOT_NAMES = frozenset(_NOT_NAME_WORDS.split())
 
 
-def _names(text: str) -> Counter:
+def _names(text: str) -> Counter[str]:
     """The rare proper names of a text (people, reports, programmes), casefolded; place
     names and the sector's common capitalised words are left out, since they say where
     and what kind of story, not which. A word capitalised only where a sentence or a
     heading starts is not a name. Only names the story is about count: named twice, or
     in the headline or the opening (a case recalled once, further down, is history)."""
     places = place_words()
-    found: Counter = Counter()
+    found: Counter[str] = Counter()
     first: dict[str, int] = {}
     inside: set[str] = set()
     text = text[:MAX_TEXT]
@@ -293,12 +293,12 @@ class _View:
     @classmethod
     def of(cls, items: Sequence[Item], background: Sequence[str] = ()) -> _View:
         texts = [f"{i.title} {i.title} {i.text}" for i in items]
-        names = [_names(f"{i.title}. {i.text}") for i in items]
+        named = [_names(f"{i.title}. {i.text}") for i in items]
         known = [_names(t) for t in background]
         words: set[str] = set()  # a capitalised word written in lower case anywhere is a word
         for text in (*texts, *background):
             words.update(_LOWER_WORD.findall(text[:MAX_TEXT]))
-        names = [{w for w in c if w not in words} for c in names]
+        names = [{w for w in c if w not in words} for c in named]
         df = Counter(w for c in (*names, *known) for w in c)
         most = max(2, RARE_NAME * (len(names) + len(known)))
         rare = [frozenset(w for w in c if df[w] <= most) for c in names]

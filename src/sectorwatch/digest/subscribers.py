@@ -78,7 +78,9 @@ def parse_csv(text: str, known_topics: Sequence[str]) -> list[SubscriberSpec]:
     if unknown:
         raise SubscriberError(f"unknown CSV columns: {', '.join(sorted(unknown))}",
                               hint=f"columns: {', '.join(CSV_FIELDS)}")
-    specs, problems, seen = [], [], {}
+    specs: list[SubscriberSpec] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}  # email → the line it is on
     for line, row in enumerate(reader, start=2):
         try:
             email = check_email(row.get("email") or "")

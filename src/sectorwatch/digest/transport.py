@@ -168,12 +168,17 @@ class SmtpTransport:
 
 
 def _said(exc: smtplib.SMTPResponseException) -> str:
-    return f"SMTP {exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
+    return f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"
 
 
-def _policy(reply: bytes) -> bool:
+def _text(reply: bytes | str) -> str:
+    """A server's reply as text (smtplib passes bytes on; an exception may carry a str)."""
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+
+
+def _policy(reply: bytes | str) -> bool:
     """5.7.x is about the sender (authentication, spam policy), not the recipient."""
-    return b"5.7." in reply
+    return "5.7." in _text(reply)
 
 
 def transport_for(settings, base: Path | None = None) -> Transport:

@@ -14,8 +14,9 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sectorwatch.errors import ExtractError
 from sectorwatch.extract.metadata import dateline
@@ -80,7 +81,7 @@ def extract_pdf(page: Page, link: Link) -> Article:
         if reader.is_encrypted and not reader.decrypt(""):
             raise ExtractError("the PDF is encrypted", url=page.final_url)
         pages = [page_lines(p) for p in reader.pages[:MAX_PAGES]]
-        info = reader.metadata or {}
+        info: Mapping[str, object] = reader.metadata or {}
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise ExtractError(f"unreadable PDF: {exc}", url=page.final_url) from None
     paras = paragraphs(without_furniture(pages))
@@ -121,7 +122,9 @@ def page_lines(page) -> list[Line]:
     if squash("".join(c[0] for c in chunks)) != squash(plain):
         return [Line(t.strip()) for t in plain.splitlines() if t.strip()]
     lines: list[Line] = []
-    text, depth, sizes, bold = "", None, Counter(), 0
+    text, bold = "", 0
+    depth: float | None = None
+    sizes: Counter[float] = Counter()
     for chunk, m, size, heavy in chunks:
         for k, part in enumerate(chunk.split("\n")):
             if k:
@@ -129,7 +132,7 @@ def page_lines(page) -> list[Line]:
                     lines.append(_line(text, depth, sizes, bold))
                 text, depth, sizes, bold = "", None, Counter(), 0
             scale = math.hypot(m[2], m[3]) if m and part.strip() else 0.0
-            if scale and not text.strip() and k == 0:
+            if m and scale and not text.strip() and k == 0:
                 # Along the line's "down": the same for rotated and flipped pages. A line
                 # that starts after a break inside a chunk has no position of its own.
                 depth = -(m[4] * m[2] + m[5] * m[3]) / scale
@@ -142,7 +145,7 @@ def page_lines(page) -> list[Line]:
     return lines
 
 
-def _line(text: str, depth: float | None, sizes: Counter, bold: int) -> Line:
+def _line(text: str, depth: float | None, sizes: Counter[float], bold: int) -> Line:
     text = " ".join(text.split())
     return Line(text, depth, sizes.most_common(1)[0][0] if sizes else None,
                 bold >= 0.9 * len(text.replace(" ", "")))
@@ -193,8 +196,9 @@ def _top_down(lines: list[Line]) -> list[int]:
     """A page's lines from top to bottom, by position when known (a browser writes its
     header after the page's text), else as read."""
     order = list(range(len(lines)))
-    if all(line.depth is not None for line in lines):
-        order.sort(key=lambda i: lines[i].depth)
+    depths = [line.depth for line in lines if line.depth is not None]
+    if len(depths) == len(lines):
+        order.sort(key=lambda i: depths[i])
     return order
 
 
@@ -218,7 +222,7 @@ def paragraphs(pages: list[list[Line]]) -> list[Para]:
     line well short of the text's width; a wrapped sentence end is no break. Without
     positions, or lines enough to know the width, after a line ending a sentence."""
     flat = [(k, line) for k, lines in enumerate(pages) for line in lines]
-    sizes = Counter()
+    sizes: Counter[float | None] = Counter()
     for _, line in flat:
         sizes[line.size] += len(line.text)
     body = sizes.most_common(1)[0][0] if sizes else None
@@ -291,7 +295,7 @@ def _pitches(pages: list[list[Line]]) -> dict[float, float]:
 def heading(paras: list[Para]) -> str | None:
     """The document's first heading: the largest type near the top of page 1, if it is
     larger than the body's."""
-    sized = Counter()
+    sized: Counter[float] = Counter()
     for p in paras:
         if p.size:
             sized[p.size] += len(p.text)
@@ -299,7 +303,7 @@ def heading(paras: list[Para]) -> str | None:
         return None
     body = sized.most_common(1)[0][0]
     top = [p for p in paras[:8] if p.page == paras[0].page and p.size and _headline(p.text)]
-    largest = max((p.size for p in top), default=0)
+    largest = max((p.size for p in top if p.size is not None), default=0)
     if largest < 1.15 * body:
         return None
     return next(p.text for p in top if p.size == largest)
@@ -344,10 +348,8 @@ def _first_prose(text: str, title: str) -> str | None:
     return None
 
 
-def _pdf_date(value) -> object:
+def _pdf_date(value: object) -> datetime | None:
     """PDF dates look like D:20180322101500+00'00'."""
-    from datetime import UTC, datetime
-
     m = re.match(r"D:(\d{4})(\d{2})(\d{2})", str(value or ""))
     if not m:
         return None

@@ -65,12 +65,12 @@ def learn(pages: Iterable[str]) -> Template:
     if n < MIN_PAGES:
         return Template(pages=n)
     need = max(MIN_PAGES, SHARE * n)
-    blocks = frozenset(s for s, c in block_counts.items() if c >= need)
-    containers = frozenset(
+    common_blocks = frozenset(s for s, c in block_counts.items() if c >= need)
+    common_containers = frozenset(
         s for s, c in container_counts.items()
-        if c >= need and all(inner & blocks for inner in containers_with_blocks[s])
+        if c >= need and all(inner & common_blocks for inner in containers_with_blocks[s])
     )
-    return Template(blocks, containers, n)
+    return Template(common_blocks, common_containers, n)
 
 
 def strip(tree: etree._Element, template: Template) -> int:

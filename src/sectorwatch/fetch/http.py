@@ -231,8 +231,8 @@ class HttpClient:
         finally:
             resp.close()
         # A socket shut down by the watchdog reads as the end of a body: never take it for one.
-        if error := self._cut_error(watch, url):
-            raise error
+        if cut := self._cut_error(watch, url):
+            raise cut
         return resp.status_code, resp_headers, body
 
     def _cut_error(self, watch: Watch, url: str) -> FetchError | None:

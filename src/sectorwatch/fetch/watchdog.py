@@ -211,7 +211,8 @@ def _connect(watch: Watch, address: tuple[str, int], timeout, source_address,
     error: OSError | None = None
     for family, kind, proto, _name, addr in resolve(
             host.strip("[]"), port, allowed_gai_family(), socket.SOCK_STREAM):
-        if refused := _refusal(host, addr[0]):  # the address connected to is the one checked
+        # the address connected to is the one checked (an IPv4 or IPv6 one: a string)
+        if refused := _refusal(host, str(addr[0])):
             error = error or refused
             continue
         sock = socket.socket(family, kind, proto)

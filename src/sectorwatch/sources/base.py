@@ -45,7 +45,7 @@ _SIZE_UNITS = {None: 1, "b": 1, "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_00
 
 def parse_size(value: Any) -> int:
     """Bytes from ``5000000`` or ``"5MB"`` / ``"500kB"``, at most 1 GB."""
-    size = None
+    size: float | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         size = value
     elif isinstance(value, str) and (m := _SIZE.match(value)):

@@ -58,7 +58,8 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> list[Link]:
     return links
 
 
-def discover(source: FeedSource, fetcher: Fetcher) -> Discovery:
+def discover(source: SourceBase, fetcher: Fetcher) -> Discovery:
+    """Links from the feed at ``source.url`` (any source type polled as a feed)."""
     page = fetcher.get_conditional(source.url, accept="feed")
     if page is None:
         return Discovery((), not_modified=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
 from pydantic import Field
 
 from sectorwatch.errors import ParseError
@@ -42,14 +42,14 @@ def parse_listing(html: str, url: str, link_selector: str,
     """(article links, next page URL) from one listing page."""
     soup = BeautifulSoup(html, "lxml")
     base_tag = soup.find("base", href=True)
-    base = canonicalize(base_tag["href"], url) if base_tag else url
+    base = canonicalize(_href(base_tag), url) if base_tag else url
     links = []
     for element in soup.select(link_selector):
         anchor = element if element.name == "a" and element.has_attr("href") else (
             element.find("a", href=True))
         if anchor is None:
             continue
-        href = anchor["href"].strip()
+        href = _href(anchor).strip()
         if not href or href.startswith(("#", "mailto:", "javascript:", "tel:")):
             continue
         title = " ".join(anchor.get_text(" ", strip=True).split()) or None
@@ -58,8 +58,14 @@ def parse_listing(html: str, url: str, link_selector: str,
     if next_selector and (nxt := soup.select_one(next_selector)):
         anchor = nxt if nxt.has_attr("href") else nxt.find("a", href=True)
         if anchor is not None and anchor.get("href"):
-            next_url = canonicalize(anchor["href"], base)
+            next_url = canonicalize(_href(anchor), base)
     return links, next_url
+
+
+def _href(tag: Tag) -> str:
+    """A tag's href: one value (bs4 splits only attributes such as class into lists)."""
+    value = tag["href"]
+    return value if isinstance(value, str) else " ".join(value)
 
 
 def discover(source: HtmlListingSource, fetcher: Fetcher) -> Discovery:

@@ -24,7 +24,7 @@ from sectorwatch.store import sqlite
 from sectorwatch.store.deliveries import DeliveryStore
 from sectorwatch.store.issues import IssueStore
 from sectorwatch.store.records import StoredArticle, record
-from sectorwatch.store.rows import exists, insert_new, take_turns, upsert
+from sectorwatch.store.rows import exists, insert_new, inserted_id, take_turns, upsert
 from sectorwatch.store.runs import RunStore
 from sectorwatch.store.subscribers import SubscriberStore
 from sectorwatch.store.tags import TagStore, write_tags
@@ -329,8 +329,9 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore):
     def source_succeeded(self, source_id: str, at: datetime, next_poll_at: datetime,
                          error: str | None = None) -> None:
         """A poll worked (``error`` names a failed article, if any)."""
-        values = {"last_attempt_at": at, "last_success_at": at, "failing_since": None,
-                  "consecutive_failures": 0, "next_poll_at": next_poll_at}
+        values: dict[str, object] = {
+            "last_attempt_at": at, "last_success_at": at, "failing_since": None,
+            "consecutive_failures": 0, "next_poll_at": next_poll_at}
         if error:
             values |= {"last_error": error, "last_error_at": at}
         with self._write() as conn:
@@ -381,7 +382,7 @@ def _insert_article(conn: Connection, article: Article, source_id: str, link: Li
     """The new article's id, or None if another writer has just stored its URL."""
     try:
         with conn.begin_nested():  # on PostgreSQL a failed statement spoils the transaction
-            article_id = conn.execute(sa.insert(t.articles).values(
+            article_id = inserted_id(conn.execute(sa.insert(t.articles).values(
                 url=article.url, source_id=source_id, title=article.title, text=article.text,
                 fingerprint=article.fingerprint, published_at=article.published,
                 published_signal=article.published_signal, updated_at=article.updated,
@@ -393,7 +394,7 @@ def _insert_article(conn: Connection, article: Article, source_id: str, link: Li
                 standfirst=article.standfirst, raw_url=page.final_url,
                 raw_content_type=page.content_type,
                 raw_gzip=gzip.compress(page.body, compresslevel=6),
-            )).inserted_primary_key[0]
+            )))
             if tags is not None:
                 write_tags(conn, article_id, tags)
             return article_id

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from sectorwatch.store import schema as t
+from sectorwatch.store.base import StoreBase
 
 # pending → sending → sent | deferred (a 4xx: retried at next_attempt_at) | failed | skipped
 
@@ -24,7 +25,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class DeliveryStore:
+class DeliveryStore(StoreBase):
     """Mixed into Store."""
 
     def open_deliveries(self, issue: str, rows: Iterable[tuple[int, str]]) -> int:

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from sectorwatch.store import schema as t
+from sectorwatch.store.base import StoreBase
 from sectorwatch.store.records import StoredIssue, record
 from sectorwatch.store.rows import insert_new
 
 
-class IssueStore:
+class IssueStore(StoreBase):
     """Mixed into Store."""
 
     def freeze_issue(self, key: str, send_at: datetime, starts_at: datetime,

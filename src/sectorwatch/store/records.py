@@ -7,14 +7,18 @@ the queries, not every reader of the store.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
 
 from sectorwatch.tag import Tags
 
-R = TypeVar("R")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,8 @@ class StoredIssue:
     sent: int | None = None
 
 
-def record(kind: type[R], row: Any, **more: Any) -> R:
+def record(kind: type[R], row: sa.Row, **more: Any) -> R:
     """A record of ``kind`` from a result row holding (at least) its required fields."""
-    data: Mapping[str, Any] = row._mapping
-    names = {f.name for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
+    data = row._mapping
+    names = {f.name for f in dataclasses.fields(kind)}
     return kind(**{k: v for k, v in data.items() if k in names}, **more)

@@ -10,8 +10,10 @@ any other refusal.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 
 
 def insert_new(conn: Connection, table: sa.Table, key: dict, values: dict) -> bool:
@@ -25,6 +27,14 @@ def insert_new(conn: Connection, table: sa.Table, key: dict, values: dict) -> bo
         if exists(conn, table, key):
             return False
         raise
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the one row a single-row INSERT has just added."""
+    key = result.inserted_primary_key
+    if key is None:  # only an INSERT … RETURNING that returned no row, never a row added
+        raise sa.exc.InvalidRequestError("the INSERT returned no primary key")
+    return key[0]
 
 
 def exists(conn: Connection, table: sa.Table, key: dict) -> bool:

@@ -15,6 +15,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from sectorwatch.store import schema as t
+from sectorwatch.store.base import StoreBase
+from sectorwatch.store.rows import inserted_id
 
 CLOCK_SLACK = 2.0
 """Seconds a process's start time (read from /proc, whole seconds since boot) may seem to
@@ -25,7 +27,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class RunStore:
+class RunStore(StoreBase):
     """Mixed into Store."""
 
     def start_run(self, dry_run: bool) -> int:
@@ -40,9 +42,9 @@ class RunStore:
             if gone:
                 conn.execute(sa.update(r).where(r.c.id.in_(gone), r.c.status == "running")
                              .values(status="interrupted"))
-            return conn.execute(sa.insert(r).values(
+            return inserted_id(conn.execute(sa.insert(r).values(
                 started_at=_now(), status="running", dry_run=dry_run, host=host, pid=pid,
-            )).inserted_primary_key[0]
+            )))
 
     def finish_run(self, run_id: int, status: str, *, sources: int, new: int, known: int,
                    failed: int, requests: int) -> None:

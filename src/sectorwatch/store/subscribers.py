@@ -12,6 +12,8 @@ import sqlalchemy as sa
 
 from sectorwatch.models import Filters, SubscriberSpec
 from sectorwatch.store import schema as t
+from sectorwatch.store.base import StoreBase
+from sectorwatch.store.rows import inserted_id
 
 
 def _now() -> datetime:
@@ -33,7 +35,7 @@ class SubscriberState:
     detail: str
 
 
-class SubscriberStore:
+class SubscriberStore(StoreBase):
     """Mixed into Store: subscribers by address, with an opaque token each. Every change
     of status is recorded in subscriber_events with how it came about."""
 
@@ -49,9 +51,9 @@ class SubscriberStore:
         with self._write() as conn:
             row = conn.execute(sa.select(c.id, c.status).where(c.email == spec.email)).first()
             if row is None:
-                new_id = conn.execute(sa.insert(t.subscribers).values(
+                new_id = inserted_id(conn.execute(sa.insert(t.subscribers).values(
                     email=spec.email, token=secrets.token_urlsafe(24), created_at=_now(),
-                    **values, **_stamp(spec.status))).inserted_primary_key[0]
+                    **values, **_stamp(spec.status))))
                 _event(conn, new_id, spec.status, via)
                 return "added"
             returning = row.status in LEAVERS and spec.status not in LEAVERS
@@ -150,9 +152,9 @@ class SubscriberStore:
                 c.email == spec.email)).first()
             if row is None:
                 key = secrets.token_urlsafe(24)
-                new_id = conn.execute(sa.insert(t.subscribers).values(
+                new_id = inserted_id(conn.execute(sa.insert(t.subscribers).values(
                     email=spec.email, token=key, created_at=_now(), status="pending",
-                    **values)).inserted_primary_key[0]
+                    **values)))
                 _event(conn, new_id, "pending", "web")
                 return "new", key
             if row.status == "active":

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sectorwatch.store import schema as t
+from sectorwatch.store.base import StoreBase
 from sectorwatch.store.records import ArticleRef, ArticleText, record
 from sectorwatch.tag import Tags
 from sectorwatch.tag.judgements import Judgement
@@ -17,7 +18,7 @@ from sectorwatch.tag.judgements import Judgement
 KINDS = {"authority": "authorities", "topic": "topics", "judgement": "judgements"}
 
 
-class TagStore:
+class TagStore(StoreBase):
     """Mixed into Store: tag storage, reading and replacing."""
 
     def tags(self, article_id: int) -> Tags:

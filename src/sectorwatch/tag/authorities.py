@@ -239,7 +239,8 @@ def tag_authorities(title: str, text: str, day: date | str | None = None,
         if codes:
             resolved.append((taggable[0], codes))
     strong = {c for m, codes in resolved if not m.alias.needs_context for c in codes}
-    accepted, rejected = [], []
+    accepted: list[tuple[Mention, tuple[str, ...]]] = []
+    rejected: list[tuple[Mention, tuple[str, ...]]] = []
     for m, codes in resolved:
         ok = not m.alias.needs_context or set(codes) & strong or \
             _cued(whole, m, cue_at, breaks, article_cued)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 
@@ -156,7 +157,8 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
         news = False  # a grade in this sentence that is not looked back on
         for g, grade in graded:
             epithet = _EPITHET.match(sentence, g.end())  # "'inadequate' Surrey", "good councils"
-            who = _subjects(start, sentence, g, authorities, epithet.end() if epithet else None)
+            who: Sequence[str | None] = _subjects(start, sentence, g, authorities,
+                                                  epithet.end() if epithet else None)
             if not who and epithet and epithet.group(1):
                 continue  # "five 'inadequate' local authorities": a count, not one council
             if not who:  # "children's services at three councils rated 'good'": those named
@@ -185,7 +187,9 @@ def tag_judgements(title: str, text: str, authorities: list[AuthorityTag],
                         events[event.key] = event
                     (stated if explicit else implicit).add(event.key)
         if kind and not news and not _NOT_LA.search(sentence):
-            for code in _authorities_in(start, len(sentence), authorities) or [primary]:
+            codes: Sequence[str | None] = (_authorities_in(start, len(sentence), authorities)
+                                           or [primary])
+            for code in codes:
                 event = Judgement(code, None, "overall", kind, _when(sentence, day, months),
                                   (kind, start))
                 if not any(e.kind == kind and e.authority == code for e in events.values()):
@@ -372,7 +376,7 @@ def _describes(sentence: str, g: re.Match) -> bool:
             ("'", '"', "‘", "“"):
         return False
     m = _NOUN_AFTER.match(sentence, g.end())
-    return bool(m) and m.group(1) not in _GRADE_NOUNS
+    return m is not None and m.group(1) not in _GRADE_NOUNS
 
 
 def _hoped_for(sentence: str, g: re.Match) -> bool:
@@ -437,7 +441,7 @@ def _tied(sentence: str, g: re.Match) -> bool:
                           window))
 
 
-def _scopes(sentence: str, g: re.Match, others: list[re.Match] = ()) -> list[str]:
+def _scopes(sentence: str, g: re.Match, others: Sequence[re.Match] = ()) -> list[str]:
     """The sub-judgement (or 'overall') named nearest the grade, else overall; several when
     they share it ("help and protection and leadership were both judged inadequate",
     "rated 'requires improvement' for overall effectiveness, children in care and care

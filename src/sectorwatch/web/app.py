@@ -57,7 +57,10 @@ def create_app(config: Config, store: Store, signer: Signer, *,
         subscribe_limit=RateLimit(settings.subscribe_rate, 3600.0),
         mail_limit=RateLimit(settings.mails_per_address, 86_400.0))
 
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # Starlette types every handler as taking any Exception; this one is registered
+        # for HTTPException only.
+        assert isinstance(exc, HTTPException)
         status = exc.status_code
         title, message = ERRORS.get(status, (f"Error {status}", exc.detail))
         return web.plain_page("error.html.j2", status, title=title,

@@ -56,7 +56,8 @@ def routes(web: Web) -> list[Route]:
         base = web.base_url
         entries = []
         for row in web.store.sent_issues()[:FEED_ISSUES]:
-            stored = web.store.issue(row.key)
+            if (stored := web.store.issue(row.key)) is None:
+                continue  # removed since it was listed
             titles = [e.story.lead.title for e in snapshot.loads(stored.stories)][:5]
             entries.append(Entry(
                 id=f"{base}/archive/{row.key}",

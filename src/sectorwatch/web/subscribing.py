@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import TypedDict
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -83,15 +84,28 @@ def _filters(web: Web, form: FormData) -> Filters:
     return resolve_filters(authorities, regions, topics, [t.slug for t in web.config.topics])
 
 
+def _text(form: FormData, name: str) -> str | None:
+    """A text field of a form; None if it is missing (or, never accepted, a file)."""
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
 def _format(form: FormData) -> str:
     fmt = form.get("format", "html")
     return fmt if fmt in FORMATS else "html"
 
 
+class _Links(TypedDict):
+    """A subscriber's own pages, as the templates name them."""
+
+    manage: str
+    unsubscribe: str
+
+
 def routes(web: Web) -> list[Route]:
     settings = web.config.web
 
-    def links(key: str) -> dict[str, str]:
+    def links(key: str) -> _Links:
         return {"manage": f"/m/{web.signer.sign('manage', key)}",
                 "unsubscribe": f"/u/{web.signer.sign('unsubscribe', key)}"}
 
@@ -143,7 +157,7 @@ def routes(web: Web) -> list[Route]:
             response.headers["retry-after"] = str(web.subscribe_limit.retry_after(client))
             return response
         form = await _form(request)
-        if not web.csrf.valid(request, form.get(CSRF_FIELD)):
+        if not web.csrf.valid(request, _text(form, CSRF_FIELD)):
             return refused_form(request)
         email, name = str(form.get("email", "")), str(form.get("name", ""))[:80]
         errors = []
@@ -199,7 +213,7 @@ def routes(web: Web) -> list[Route]:
     async def confirm(request: Request) -> Response:
         token = request.path_params["token"]
         form = await _form(request)
-        if not web.csrf.valid(request, form.get(CSRF_FIELD)):
+        if not web.csrf.valid(request, _text(form, CSRF_FIELD)):
             return refused_form(request)
         key = web.signer.verify("confirm", token)
         if key is None:
@@ -215,8 +229,7 @@ def routes(web: Web) -> list[Route]:
 
     def subscriber(token: str, purpose: str) -> tuple[str, SubscriberSpec]:
         key = web.signer.verify(purpose, token)
-        found = web.store.subscriber_by_key(key) if key else None
-        if found is None:
+        if not key or (found := web.store.subscriber_by_key(key)) is None:
             raise HTTPException(404)
         return key, found[1]
 
@@ -232,7 +245,7 @@ def routes(web: Web) -> list[Route]:
         token = request.path_params["token"]
         form = await _form(request)
         key, spec = await run_in_threadpool(subscriber, token, "manage")
-        if not web.csrf.valid(request, form.get(CSRF_FIELD)):
+        if not web.csrf.valid(request, _text(form, CSRF_FIELD)):
             return refused_form(request)
         if form.get("action") == "resubscribe":
             await run_in_threadpool(web.store.set_status_by_key, key, "active",
