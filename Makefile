@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench fuzz clean
+.PHONY: demo test test-postgres lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sectorwatch needs Python 3.11 or newer (set PYTHON=...)")'
@@ -18,6 +18,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The store-facing tests again on PostgreSQL: a throwaway cluster from Debian's
+# `postgresql` binaries (tests/pg.py), or the server named by SECTORWATCH_TEST_PG.
+PG_TESTS := tests/store tests/test_pipeline.py tests/digest tests/test_scheduler.py tests/web
+test-postgres: $(STAMP)
+	SECTORWATCH_TEST_STORE=postgres $(BIN)/python -m pytest $(PG_TESTS)
 
 fuzz: $(STAMP)
 	$(BIN)/python scripts/fuzz.py --minutes $(or $(MINUTES),10)

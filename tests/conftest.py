@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import os
 import socket
 from collections.abc import Callable, Iterator
 from email import policy
@@ -15,6 +16,7 @@ from aiosmtpd.controller import Controller
 from sectorwatch.config import Config, parse_config
 from sectorwatch.demo.server import Site
 from sectorwatch.store import Store
+from tests import pg
 from tests.hostile import HostileSite
 
 FAST_FETCH = """
@@ -81,9 +83,29 @@ def hostile() -> Iterator[HostileSite]:
     site.stop()
 
 
+ON_POSTGRES = os.environ.get("SECTORWATCH_TEST_STORE", "sqlite") == "postgres"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The PostgreSQL server the tests make their databases on (see tests/pg.py)."""
+    url, cluster = pg.server_url()
+    yield url
+    if cluster is not None:
+        cluster.stop()
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'test.db'}"
+def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty store per test: a SQLite file, or with SECTORWATCH_TEST_STORE=postgres
+    a database of its own on PostgreSQL (tests marked sqlite_only keep SQLite)."""
+    if not ON_POSTGRES or request.node.get_closest_marker("sqlite_only"):
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    server = request.getfixturevalue("pg_server")
+    url = pg.create_database(server)
+    yield url
+    pg.drop_database(server, url)
 
 
 @pytest.fixture

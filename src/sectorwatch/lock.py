@@ -29,7 +29,7 @@ class Busy(SectorwatchError):
 def lock_path(database_url: str, name: str) -> Path:
     """``<database file>.<name>.lock`` for SQLite; a file in the temp folder otherwise."""
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         db = Path(url.database).expanduser().resolve()
         return db.with_name(f"{db.name}.{name}.lock")
     digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 import sqlalchemy as sa
 
@@ -212,6 +213,7 @@ def stored_meanwhile(store: Store, table: str, sql: str, params: tuple) -> Itera
     assert not armed[0], f"nothing was inserted into {table}"
 
 
+@pytest.mark.sqlite_only
 def test_an_article_another_writer_stores_first_is_known(store):
     a = article("https://e.org/raced")
     other = article(a.url, "The same story as another process extracted it.")
@@ -225,6 +227,7 @@ def test_an_article_another_writer_stores_first_is_known(store):
     assert [row.text for row in store.articles()] == [other.text]
 
 
+@pytest.mark.sqlite_only
 def test_a_url_another_writer_records_first_is_not_an_error(store):
     a = article("https://e.org/a")
     assert store.add_article(a, "s", Link(a.url), page(a.url)) == "new"

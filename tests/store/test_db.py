@@ -23,6 +23,7 @@ def article(url: str, text: str = "Some article text about Worcestershire.") -> 
                    published_signal="feed")
 
 
+@pytest.mark.sqlite_only
 def test_new_database_is_at_latest_version_in_wal_mode(db_url, store):
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -31,6 +32,7 @@ def test_new_database_is_at_latest_version_in_wal_mode(db_url, store):
     assert Store.open(db_url).migrate() == schema.schema_version()  # reopening is harmless
 
 
+@pytest.mark.sqlite_only
 def test_appended_migrations_run_once_in_order(db_url, store, monkeypatch):
     ran = []
 
@@ -86,6 +88,7 @@ def test_raw_page_is_kept_compressed(store):
     assert stored < len(body) / 10
 
 
+@pytest.mark.sqlite_only
 def test_a_failure_mid_article_leaves_no_half_rows(store):
     with store.engine.begin() as conn:
         conn.exec_driver_sql("CREATE TRIGGER boom BEFORE INSERT ON article_urls "
@@ -189,6 +192,7 @@ def test_tags_are_stored_with_the_article_and_replaced_whole(store):
     assert [t.code for t in store.tags(row.id).authorities] == ["E06000035"]
 
 
+@pytest.mark.sqlite_only
 def test_retag_rewrites_only_what_changed_in_batches(store, monkeypatch):
     from sectorwatch import pipeline
     from sectorwatch.config import load_config

@@ -96,8 +96,8 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore):
         hint = "check database_url in the config"
         try:
             parsed = make_url(url)
-            if parsed.get_backend_name() == "sqlite" and parsed.database not in (
-                    None, "", ":memory:"):
+            if parsed.get_backend_name() == "sqlite" and parsed.database and \
+                    parsed.database != ":memory:":
                 Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(url)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, OSError) as exc:
@@ -229,7 +229,7 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore):
                 existing = _insert_article(conn, article, source_id, link, page, tags)
             if existing is None:  # another writer stored it between our look and our insert
                 status, existing = "known", _find_article(conn, article, urls)
-            known = set(conn.execute(sa.select(t.article_urls.c.url)
+            known: set[str] = set(conn.execute(sa.select(t.article_urls.c.url)
                                      .where(t.article_urls.c.url.in_(urls))).scalars())
             for url in sorted(urls - known):
                 insert_new(conn, t.article_urls, {"url": url},
@@ -265,7 +265,7 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore):
 
     def raw_page(self, article_id: int) -> bytes:
         with self.engine.connect() as conn:
-            blob = conn.execute(sa.select(t.articles.c.raw_gzip)
+            blob: bytes = conn.execute(sa.select(t.articles.c.raw_gzip)
                                 .where(t.articles.c.id == article_id)).scalar_one()
         return gzip.decompress(blob)
 

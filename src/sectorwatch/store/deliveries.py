@@ -37,7 +37,7 @@ class DeliveryStore(StoreBase):
         now = _now()
         d = t.deliveries
         with self._write() as conn:
-            have = set(conn.execute(sa.select(d.c.subscriber_id).where(d.c.issue == issue))
+            have: set[int] = set(conn.execute(sa.select(d.c.subscriber_id).where(d.c.issue == issue))
                        .scalars())
             new = [{"issue": issue, "subscriber_id": sid, "message_id": msg_id,
                     "status": "pending", "attempts": 0, "updated_at": now}
@@ -112,6 +112,6 @@ class DeliveryStore(StoreBase):
             query = query.where(d.c.issue == issue)
         out: dict[str, Counter] = {}
         with self.engine.connect() as conn:
-            for key, status, n in conn.execute(query):
-                out.setdefault(key, Counter())[status] = n
+            for row in conn.execute(query):
+                out.setdefault(row[0], Counter())[row[1]] = row[2]
         return dict(sorted(out.items(), reverse=True))

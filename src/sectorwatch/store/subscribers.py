@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sectorwatch.models import Filters, SubscriberSpec
 from sectorwatch.store import schema as t
 from sectorwatch.store.base import StoreBase
-from sectorwatch.store.rows import inserted_id
+from sectorwatch.store.rows import insert_new
 
 
 def _now() -> datetime:
@@ -49,13 +49,16 @@ class SubscriberStore(StoreBase):
                   "filters": json.dumps(dataclasses.asdict(spec.filters)),
                   "updated_at": _now()}
         with self._write() as conn:
-            row = conn.execute(sa.select(c.id, c.status).where(c.email == spec.email)).first()
+            row = _locked(conn, c.email == spec.email)
             if row is None:
-                new_id = inserted_id(conn.execute(sa.insert(t.subscribers).values(
-                    email=spec.email, token=secrets.token_urlsafe(24), created_at=_now(),
-                    **values, **_stamp(spec.status))))
-                _event(conn, new_id, spec.status, via)
-                return "added"
+                new_id = _insert(conn, spec.email, dict(
+                    token=secrets.token_urlsafe(24), created_at=_now(), **values,
+                    **_stamp(spec.status)))
+                if new_id is not None:
+                    _event(conn, new_id, spec.status, via)
+                    return "added"
+                row = _locked(conn, c.email == spec.email)  # added meanwhile by another
+                assert row is not None
             returning = row.status in LEAVERS and spec.status not in LEAVERS
             if returning and not resubscribe:
                 return "refused"
@@ -71,7 +74,7 @@ class SubscriberStore(StoreBase):
                               detail: str = "") -> bool:
         c = t.subscribers.c
         with self._write() as conn:
-            found = conn.execute(sa.select(c.id, c.status).where(c.email == email)).first()
+            found = _locked(conn, c.email == email)
             if found is None:
                 return False
             if found.status != status:
@@ -110,8 +113,7 @@ class SubscriberStore(StoreBase):
         row and the subscriber was marked 'bounced' (never mailed again)."""
         c = t.subscribers.c
         with self._write() as conn:
-            row = conn.execute(sa.select(c.status, c.hard_bounces)
-                               .where(c.id == subscriber_id)).first()
+            row = _locked(conn, c.id == subscriber_id)
             if row is None:
                 return False
             count = row.hard_bounces + 1
@@ -148,15 +150,16 @@ class SubscriberStore(StoreBase):
         values = {"name": spec.name, "format": spec.format, "updated_at": _now(),
                   "filters": json.dumps(dataclasses.asdict(spec.filters))}
         with self._write() as conn:
-            row = conn.execute(sa.select(c.id, c.status, c.token).where(
-                c.email == spec.email)).first()
+            row = _locked(conn, c.email == spec.email)
             if row is None:
                 key = secrets.token_urlsafe(24)
-                new_id = inserted_id(conn.execute(sa.insert(t.subscribers).values(
-                    email=spec.email, token=key, created_at=_now(), status="pending",
-                    **values)))
-                _event(conn, new_id, "pending", "web")
-                return "new", key
+                new_id = _insert(conn, spec.email, dict(
+                    token=key, created_at=_now(), status="pending", **values))
+                if new_id is not None:
+                    _event(conn, new_id, "pending", "web")
+                    return "new", key
+                row = _locked(conn, c.email == spec.email)  # sent twice at once
+                assert row is not None
             if row.status == "active":
                 return "active", row.token
             conn.execute(sa.update(t.subscribers).where(c.id == row.id).values(
@@ -179,7 +182,7 @@ class SubscriberStore(StoreBase):
         c = t.subscribers.c
         allowed = (only_from,) if isinstance(only_from, str) else only_from
         with self._write() as conn:
-            row = conn.execute(sa.select(c.id, c.status).where(c.token == key)).first()
+            row = _locked(conn, c.token == key)
             if row is None or row.status == status or (allowed and row.status not in allowed):
                 return False
             conn.execute(sa.update(t.subscribers).where(c.id == row.id).values(
@@ -207,6 +210,21 @@ class SubscriberStore(StoreBase):
     def subscribers(self, status: str | None = None) -> list[tuple[SubscriberSpec, str]]:
         """(subscriber, token), by address."""
         return [(spec, token) for _, spec, token in self.subscriber_rows(status)]
+
+
+def _locked(conn: sa.Connection, where: sa.ColumnElement[bool]) -> sa.Row | None:
+    """The subscriber row, locked until the transaction ends (on PostgreSQL: a second
+    writer waits, then reads what the first wrote; a SQLite write transaction holds the
+    whole database already)."""
+    return conn.execute(sa.select(t.subscribers).where(where).with_for_update()).first()
+
+
+def _insert(conn: sa.Connection, email: str, values: dict) -> int | None:
+    """Add the address; its id, or None when another writer has just added it."""
+    if not insert_new(conn, t.subscribers, {"email": email}, values):
+        return None
+    return conn.execute(sa.select(t.subscribers.c.id).where(
+        t.subscribers.c.email == email)).scalar_one()
 
 
 def _spec(row: sa.Row) -> SubscriberSpec:

@@ -91,9 +91,9 @@ class TagStore(StoreBase):
             conn.execute(sa.select(t.articles.c.id).where(t.articles.c.id.in_(sorted(new)))
                          .order_by(t.articles.c.id).with_for_update())
             old: dict[int, list[str]] = {article_id: [] for article_id in new}
-            for article_id, detail in conn.execute(
+            for row in conn.execute(
                     sa.select(g.article_id, g.detail).where(g.article_id.in_(list(new)))):
-                old[article_id].append(detail)
+                old[row.article_id].append(row.detail)
             changed = [article_id for article_id, rows in new.items()
                        if sorted(r["detail"] for r in rows) != sorted(old[article_id])]
             if changed:
