@@ -31,7 +31,7 @@ from sectorwatch.digest.delivery import send_issue, unfinished
 from sectorwatch.digest.issue import digest_trigger, issue_key
 from sectorwatch.digest.mailbox import MailboxError, poll
 from sectorwatch.digest.transport import SendError, Transport, transport_for
-from sectorwatch.lock import Busy, exclusive, lock_path
+from sectorwatch.lock import Busy
 from sectorwatch.logs import event
 from sectorwatch.pipeline import run_all
 from sectorwatch.store import Store
@@ -83,8 +83,8 @@ class Scheduler:
 
     def run(self) -> int:
         """Take the lock, start the jobs, block until SIGTERM/SIGINT; 0 on a clean stop."""
-        with exclusive(lock_path(self.config.database_url, "scheduler"),
-                       "running the scheduler"), Store.open(self.config.database_url) as store:
+        with Store.open(self.config.database_url) as store, \
+                store.exclusive("scheduler", "running the scheduler"):
             self.store = store
             now = datetime.now(UTC)
             self._since = datetime.fromisoformat(

@@ -214,6 +214,7 @@ def test_a_stop_request_ends_the_run_between_messages(smtp, store, db_url):
     assert rest.sent == 3 and len({m["To"] for m in inbox.messages}) == 5 == len(inbox.messages)
 
 
+@pytest.mark.sqlite_only  # on PostgreSQL senders share an issue (test_two_senders_…)
 def test_a_second_sender_is_refused_while_one_runs(smtp, store, db_url):
     _inbox, port = smtp()
     subscribe(store, ("a@example.org", Filters()))
@@ -344,3 +345,39 @@ def test_a_grade_the_article_only_recalls_is_not_the_weeks_news(store, db_url):
                            body=b"", fetched_at=when, text=""), tags)
     [entry] = week_entries(config, store, SEND - timedelta(days=7), SEND)
     assert [(j["authority"], j["grade"]) for j in entry.judgements] == [(WORCS, "good")]
+
+
+def test_two_senders_on_two_hosts_mail_everyone_exactly_once(smtp, store, db_url, tmp_path):
+    """Two `digest send` processes at once, each with its own temporary folder (so no
+    file lock is shared, as on two machines): on PostgreSQL they share the issue through
+    leases; on SQLite the second finds the first sending. Either way, one message each."""
+    import subprocess
+    import sys
+    from collections import Counter
+
+    inbox, port = smtp(delay=0.01)
+    people = [f"p{i:03d}@example.org" for i in range(120)]
+    subscribe(store, *((p, Filters()) for p in people))
+    config = tmp_path / "config.yaml"
+    config.write_text(f'database_url: "{db_url}"\ndigest:\n  send_empty: true\n'
+                      f'  transport: smtp\n  smtp: {{host: 127.0.0.1, port: {port}, '
+                      f'security: none, rate: 1000}}\nsources: []\n')
+    procs = []
+    for host in ("a", "b"):
+        tmp = tmp_path / f"host-{host}"
+        tmp.mkdir()
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "sectorwatch.cli", "--config", str(config), "digest", "send",
+             "--week", "2026-W48"], env={**os.environ, "TMPDIR": str(tmp)},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    codes = [p.returncode for p in procs]
+    counts = Counter(to for envelope in inbox.envelopes for to in envelope)
+    assert counts == Counter(people), outputs  # nobody twice, nobody missed
+    if store.engine.dialect.name == "postgresql":
+        assert codes == [0, 0], outputs
+        assert all("sent" in out for out in outputs)
+    else:  # the loser is told another sender holds the lock
+        assert sorted(codes)[0] == 0 and ("already sending" in "".join(outputs)
+                                          or codes == [0, 0]), outputs
+    assert store.delivery_counts()["2026-W48"] == {"sent": len(people)}

@@ -155,6 +155,8 @@ def test_a_version_1_database_is_migrated_to_the_fresh_schema(tmp_path):
         conn.exec_driver_sql("DROP TABLE issues")
         conn.exec_driver_sql("DROP TABLE deliveries")
         conn.exec_driver_sql("DROP TABLE subscribers")
+        conn.exec_driver_sql("DROP TABLE host_leases")
+        conn.exec_driver_sql("DROP INDEX ix_articles_when")
         conn.exec_driver_sql("UPDATE meta SET value = '1'")
     old.close()
     migrated = Store.open(f"sqlite:///{tmp_path / 'old.db'}")
@@ -166,7 +168,13 @@ def test_a_version_1_database_is_migrated_to_the_fresh_schema(tmp_path):
             return {table: {r[1]: (r[2], r[3]) for r in conn.exec_driver_sql(
                 f"PRAGMA table_info({table})")} for table in sorted(tables)}
 
+    def indexes(store):
+        with store.engine.connect() as conn:
+            return sorted(conn.exec_driver_sql(
+                "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'").all())
+
     assert columns(migrated) == columns(fresh)
+    assert indexes(migrated) == indexes(fresh)
     with migrated.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM article_tags").scalar() == 0
     with migrated.engine.connect() as conn:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -28,8 +29,8 @@ from sectorwatch.digest.issue import (
 from sectorwatch.digest.message import Composer, message_id
 from sectorwatch.digest.select import Tagged, week_before
 from sectorwatch.digest.transport import SendError, Transport
-from sectorwatch.lock import exclusive, lock_path
 from sectorwatch.store import Store
+from sectorwatch.store.deliveries import sending
 from sectorwatch.tokens import Signer, signer_from_env
 
 log = logging.getLogger("sectorwatch.digest")
@@ -66,7 +67,10 @@ def send_issue(config: Config, store: Store, transport: Transport, send_at: date
     signs the readers' links (default: the secret named by ``web.secret_env``).
     """
     signer = signer or signer_from_env(config.web.secret_env, config.web.previous_secret_env)
-    with exclusive(lock_path(config.database_url, "send"), "sending the digest"):
+    # On SQLite one sender at a time (one writer at a time anyway). On PostgreSQL any
+    # number share an issue, on any number of hosts: each row is leased to one of them.
+    one_at_a_time = store.engine.dialect.name == "sqlite"
+    with store.exclusive("send", "sending the digest") if one_at_a_time else nullcontext():
         return _send(config, store, transport, send_at, entries, stop or threading.Event(),
                      signer)
 
@@ -96,21 +100,25 @@ def _send(config: Config, store: Store, transport: Transport, send_at: datetime,
     composer = Composer(settings)
     log.info("issue %s: %d stories; sending to %d subscribers", issue, len(frozen),
              len(subscribers))
-    while batch := store.claim_deliveries(issue, CLAIM_BATCH):
-        batch.sort(key=lambda row: (_filters_of(subscribers.get(row[0])), row[0]))
-        for k, (sid, msg_id, attempts) in enumerate(batch):
-            if stop.is_set():
-                store.release_deliveries(issue, [b[0] for b in batch[k:]])
-                report.stopped = True
+    with sending() as me:  # this run's name on the rows it claims (their lease)
+        while batch := store.claim_deliveries(issue, CLAIM_BATCH, holder=me):
+            for sid, _, _ in batch:  # opened by another sender after we read the list
+                if sid not in subscribers and (found := store.active_subscriber(sid)):
+                    subscribers[sid] = found
+            batch.sort(key=lambda row: (_filters_of(subscribers.get(row[0])), row[0]))
+            for k, (sid, msg_id, attempts) in enumerate(batch):
+                if stop.is_set():
+                    store.release_deliveries(issue, [b[0] for b in batch[k:]], holder=me)
+                    report.stopped = True
+                    break
+                try:
+                    _deliver(store, transport, renderer, composer, report, issue,
+                             subscribers.get(sid), sid, msg_id, attempts, bouncing)
+                except SendError:
+                    store.release_deliveries(issue, [b[0] for b in batch[k:]], holder=me)
+                    raise
+            if report.stopped:
                 break
-            try:
-                _deliver(store, transport, renderer, composer, report, issue,
-                         subscribers.get(sid), sid, msg_id, attempts, bouncing)
-            except SendError:
-                store.release_deliveries(issue, [b[0] for b in batch[k:]])
-                raise
-        if report.stopped:
-            break
     report.seconds = time.monotonic() - began
     log.info("issue %s: sent %d, skipped %d, deferred %d, failed %d (%d bounced) in %.1fs%s",
              issue, report.sent, report.skipped, report.deferred, report.failed,

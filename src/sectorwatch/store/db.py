@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import random
 import threading
 import time
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from sectorwatch.decode import decode
 from sectorwatch.errors import SectorwatchError
+from sectorwatch.lock import Busy, exclusive, lock_path
 from sectorwatch.models import Article, Link, Page
 from sectorwatch.store import schema as t
 from sectorwatch.store import sqlite
@@ -114,6 +116,30 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore):
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def exclusive(self, name: str, what: str) -> Iterator[None]:
+        """Hold the database's lock ``name`` for the block, or raise Busy: on PostgreSQL a
+        session advisory lock, which holds across hosts and ends with its connection (a
+        process that dies frees it); on SQLite a file lock beside the database file."""
+        if self.engine.dialect.name != "postgresql":
+            with exclusive(lock_path(self.engine.url.render_as_string(hide_password=False),
+                                     name), what):
+                yield
+            return
+        key = int.from_bytes(hashlib.sha256(f"sectorwatch:{name}".encode()).digest()[:8],
+                             "big", signed=True)
+        with self.engine.connect() as conn:
+            if not conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar():
+                raise Busy(f"another sectorwatch process is already {what} on this database",
+                           hint="it holds PostgreSQL advisory lock "
+                                f"{key} (see pg_locks); wait for it or stop it")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+                conn.commit()
 
     def __enter__(self) -> Store:
         return self

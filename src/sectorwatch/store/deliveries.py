@@ -1,22 +1,34 @@
 """The delivery log (table deliveries): each (issue, subscriber) claimed, then marked.
 
-Rows are claimed ('sending') before their messages go out and each is marked as soon as its
-message is accepted. A run cut off leaves at most the messages in flight ambiguous: the
-next run sends them again with the same Message-ID (at least once for those; nobody is
-ever skipped), and never touches rows already 'sent'. A claim is one UPDATE … RETURNING,
-so two processes can never claim the same row.
+Rows are claimed ('sending') under a lease before their messages go out, and each is
+marked as soon as its message is accepted. Several senders (on several hosts) share an
+issue: a claim takes only pending rows and rows whose lease is over, so no row is sent by
+two live senders. A sender cut off leaves at most the messages in flight ambiguous: they
+are sent again with the same Message-ID once its lease ends (at once, if it ran on this
+host and its process is gone); rows already 'sent' are never touched.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from sectorwatch.store import schema as t
 from sectorwatch.store.base import StoreBase
+from sectorwatch.store.rows import insert_ignoring
+from sectorwatch.store.runs import process_alive
+
+LEASE = 600.0
+"""Seconds a claimed row is the claimer's: far longer than a batch takes to send, and how
+long rows of a sender that died on another host wait before another sender takes them."""
 
 # pending → sending → sent | deferred (a 4xx: retried at next_attempt_at) | failed | skipped
 
@@ -25,69 +37,136 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _me(run: str) -> str:
+    return f"{socket.gethostname()[:255]}:{os.getpid()}:{run}"
+
+
+_LIVE: set[str] = {_me("-")}
+"""The sending runs of this process now going: a row claimed by a run of this process
+that is not among them was left by a run that crashed, and is taken back at once."""
+PROCESS = _me("-")
+"""The holder named when no run is (a claim made outside ``sending``)."""
+
+
+@contextmanager
+def sending() -> Iterator[str]:
+    """A name for one sending run (host:pid:run), live while the block runs."""
+    me = _me(secrets.token_hex(4))
+    _LIVE.add(me)
+    try:
+        yield me
+    finally:
+        _LIVE.discard(me)
+
+
+def _gone(holder: str, since: datetime) -> bool:
+    """Whether the run that claimed a row on this host has ended without finishing it."""
+    parts = holder.rsplit(":", 2)
+    if len(parts) != 3:
+        return False
+    host, pid, _ = parts
+    if host != socket.gethostname()[:255] or not pid.isdigit():
+        return False  # another machine's: only its lease running out frees it
+    if int(pid) == os.getpid():
+        return holder not in _LIVE
+    return not process_alive(int(pid), since)
+
+
 class DeliveryStore(StoreBase):
     """Mixed into Store."""
 
     def open_deliveries(self, issue: str, rows: Iterable[tuple[int, str]]) -> int:
-        """Add (subscriber id, message id) rows not there yet; returns how many were new.
-
-        Recovers the run before (call it only under the send lock): rows left 'sending' by a
-        run that died become 'pending', and so do deferred rows whose retry time has come.
-        """
+        """Add (subscriber id, message id) rows not there yet; returns how many it added.
+        Safe beside other senders: a row another sender added first is left as it is, and
+        rows another sender is sending are not touched (their lease says whose they are).
+        Deferred rows whose retry time has come are pending again."""
         now = _now()
         d = t.deliveries
         with self._write() as conn:
-            have: set[int] = set(conn.execute(sa.select(d.c.subscriber_id).where(d.c.issue == issue))
-                       .scalars())
+            have: set[int] = set(conn.execute(sa.select(d.c.subscriber_id)
+                                              .where(d.c.issue == issue)).scalars())
             new = [{"issue": issue, "subscriber_id": sid, "message_id": msg_id,
                     "status": "pending", "attempts": 0, "updated_at": now}
                    for sid, msg_id in rows if sid not in have]
-            if new:
-                conn.execute(sa.insert(d), new)
-            conn.execute(sa.update(d).where(d.c.issue == issue, d.c.status == "sending")
-                         .values(status="pending", updated_at=now))
+            insert_ignoring(conn, d, new)
             conn.execute(sa.update(d).where(
                 d.c.issue == issue, d.c.status == "deferred",
                 sa.or_(d.c.next_attempt_at.is_(None), d.c.next_attempt_at <= now))
                 .values(status="pending", updated_at=now))
         return len(new)
 
-    def claim_deliveries(self, issue: str, limit: int = 1) -> list[tuple[int, str, int]]:
-        """Up to ``limit`` pending rows as (subscriber id, message id, attempts so far), now
-        marked 'sending'. Claimed in order of the subscribers' filters, so readers who get
-        the same digest come one after another (one rendering serves them all)."""
-        d, s = t.deliveries, t.subscribers
-        batch = (sa.select(d.c.subscriber_id)
-                 .join(s, s.c.id == d.c.subscriber_id, isouter=True)
-                 .where(d.c.issue == issue, d.c.status == "pending")
-                 .order_by(s.c.filters, d.c.subscriber_id).limit(limit).scalar_subquery())
+    def claim_deliveries(self, issue: str, limit: int = 1, lease: float = LEASE,
+                         holder: str = PROCESS) -> list[tuple[int, str, int]]:
+        """Up to ``limit`` rows to send, as (subscriber id, message id, attempts so far),
+        now 'sending' under this process's lease for ``lease`` seconds: pending rows, and
+        rows whose sender's lease ran out or whose process on this host is gone.
+
+        One query by the claim index, bounded by ``limit`` whatever the issue's size; on
+        PostgreSQL rows another sender is claiming are skipped (FOR UPDATE SKIP LOCKED),
+        so senders on several hosts share the work and never take the same row."""
+        d = t.deliveries
+        now = _now()
         with self._write() as conn:
+            self._take_back_from_the_dead(conn, issue)
+            free = sa.or_(d.c.status == "pending",
+                          sa.and_(d.c.status == "sending", d.c.lease_until < now))
+            pick = (sa.select(d.c.subscriber_id).where(d.c.issue == issue, free)
+                    .order_by(d.c.subscriber_id).limit(limit))
+            if conn.dialect.name == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            ids: list[int] = list(conn.execute(pick).scalars())
+            if not ids:
+                return []
             rows = conn.execute(
-                sa.update(d).where(d.c.issue == issue, d.c.status == "pending",
-                                   d.c.subscriber_id.in_(batch))
-                .values(status="sending", attempts=d.c.attempts + 1, updated_at=_now())
+                sa.update(d).where(d.c.issue == issue, d.c.subscriber_id.in_(ids), free)
+                .values(status="sending", attempts=d.c.attempts + 1, updated_at=now,
+                        claimed_by=holder, lease_until=now + timedelta(seconds=lease))
                 .returning(d.c.subscriber_id, d.c.message_id, d.c.attempts)).all()
         return sorted((r.subscriber_id, r.message_id, r.attempts) for r in rows)
 
+    def _take_back_from_the_dead(self, conn: Connection, issue: str) -> None:
+        """Rows a sender on this host left 'sending' when it died (or, in this process,
+        when its run ended by an exception) go back to 'pending' now, not when their lease
+        ends; another host's rows wait for their lease."""
+        d = t.deliveries
+        mine = f"{socket.gethostname()[:255]}:"
+        held = conn.execute(sa.select(d.c.claimed_by, sa.func.min(d.c.updated_at))
+                            .where(d.c.issue == issue, d.c.status == "sending",
+                                   d.c.claimed_by.startswith(mine, autoescape=True))
+                            .group_by(d.c.claimed_by)).all()
+        dead = [row[0] for row in held if _gone(row[0], row[1])]
+        if dead:
+            conn.execute(sa.update(d).where(d.c.issue == issue, d.c.status == "sending",
+                                            d.c.claimed_by.in_(dead))
+                         .values(status="pending", claimed_by=None, lease_until=None))
+
     def mark_delivery(self, issue: str, subscriber_id: int, status: str,
                       error: str | None = None, retry_at: datetime | None = None) -> None:
+        """Record how one delivery went; a message sent counts towards the issue's readers
+        in the same transaction."""
         d = t.deliveries
         with self._write() as conn:
-            conn.execute(sa.update(d).where(d.c.issue == issue,
-                                            d.c.subscriber_id == subscriber_id)
-                         .values(status=status, last_error=error, next_attempt_at=retry_at,
-                                 updated_at=_now()))
+            changed = conn.execute(
+                sa.update(d).where(d.c.issue == issue, d.c.subscriber_id == subscriber_id,
+                                   d.c.status != "sent")
+                .values(status=status, last_error=error, next_attempt_at=retry_at,
+                        updated_at=_now(), claimed_by=None, lease_until=None)).rowcount
+            if changed and status == "sent":
+                conn.execute(sa.update(t.issues).where(t.issues.c.key == issue)
+                             .values(sent=t.issues.c.sent + 1))
 
-    def release_deliveries(self, issue: str, subscriber_ids: Sequence[int]) -> None:
+    def release_deliveries(self, issue: str, subscriber_ids: Sequence[int],
+                           holder: str = PROCESS) -> None:
         """Claimed rows whose messages never left go back to 'pending' (a clean stop)."""
         if not subscriber_ids:
             return
         d = t.deliveries
         with self._write() as conn:
             conn.execute(sa.update(d).where(d.c.issue == issue, d.c.status == "sending",
+                                            d.c.claimed_by == holder,
                                             d.c.subscriber_id.in_(subscriber_ids))
                          .values(status="pending", attempts=d.c.attempts - 1,
-                                 updated_at=_now()))
+                                 updated_at=_now(), claimed_by=None, lease_until=None))
 
     def next_retry(self, issue: str) -> datetime | None:
         """When the issue's earliest deferred delivery is due again (None: nothing waits)."""

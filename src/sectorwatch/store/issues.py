@@ -40,13 +40,10 @@ class IssueStore(StoreBase):
 
     def sent_issues(self) -> list[StoredIssue]:
         """Issues that reached at least one reader, newest first, with ``sent`` (how many
-        readers), without their stories."""
-        i, d = t.issues, t.deliveries
-        sent = (sa.select(sa.func.count()).where(d.c.issue == i.c.key, d.c.status == "sent")
-                .scalar_subquery())
+        readers, kept with the issue as they are sent), without their stories."""
+        i = t.issues
         cols = [c for c in i.c if c.name != "stories"]
-        query = (sa.select(*cols, sent.label("sent")).where(sent > 0)
-                 .order_by(i.c.send_at.desc()))
+        query = sa.select(*cols).where(i.c.sent > 0).order_by(i.c.send_at.desc())
         with self.engine.connect() as conn:
             return [record(StoredIssue, row) for row in conn.execute(query)]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult
 
 
@@ -27,6 +28,22 @@ def insert_new(conn: Connection, table: sa.Table, key: dict, values: dict) -> bo
         if exists(conn, table, key):
             return False
         raise
+
+
+def insert_ignoring(conn: Connection, table: sa.Table, rows: list[dict]) -> None:
+    """Insert the rows whose keys are not there yet (another writer may be adding the same
+    ones at this moment): INSERT … ON CONFLICT DO NOTHING."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        statement: sa.Executable = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).on_conflict_do_nothing()
+    else:
+        raise NotImplementedError(f"no ON CONFLICT insert for {dialect}")
+    for k in range(0, len(rows), 1000):
+        conn.execute(statement, rows[k:k + 1000])
 
 
 def inserted_id(result: CursorResult[Any]) -> int:

@@ -93,6 +93,11 @@ articles = sa.Table(
     sa.Column("raw_gzip", sa.LargeBinary, nullable=False),
 )
 
+# Articles are listed newest first by this date (published, else first seen).
+sa.Index("ix_articles_when",
+         sa.func.coalesce(articles.c.published_at, articles.c.first_seen_at), articles.c.id)
+NEW_INDEXES = {"ix_deliveries_claim", "ix_articles_when", "ix_article_tags_kind_key_article"}
+
 article_urls = sa.Table(
     "article_urls", metadata,
     sa.Column("url", sa.Text, primary_key=True),
@@ -110,6 +115,8 @@ article_tags = sa.Table(
     sa.Column("role", sa.String(32)),  # primary / mentioned; a judgement's grade
     sa.Column("detail", sa.Text, nullable=False, default="{}"),  # the tag as JSON
     sa.Index("ix_article_tags_kind_key", "kind", "key"),
+    # the articles of an authority or topic, and counts per authority, from the index alone
+    sa.Index("ix_article_tags_kind_key_article", "kind", "key", "article_id"),
 )
 
 subscribers = sa.Table(
@@ -156,6 +163,19 @@ deliveries = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("next_attempt_at", UTCDateTime),  # a deferred row is not retried before this
+    # who claimed a 'sending' row (host:pid) and until when: only an expired lease, or one
+    # whose process on this host is gone, is taken back by another sender
+    sa.Column("claimed_by", sa.String(300)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Index("ix_deliveries_claim", "issue", "status", "subscriber_id"),
+)
+
+# One fetch worker at a time polls a host, whichever machine it runs on.
+host_leases = sa.Table(
+    "host_leases", metadata,
+    sa.Column("host", sa.String(255), primary_key=True),
+    sa.Column("holder", sa.String(300), nullable=False),
+    sa.Column("until", UTCDateTime, nullable=False),
 )
 
 issues = sa.Table(
@@ -167,6 +187,8 @@ issues = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("story_count", sa.Integer, nullable=False),
     sa.Column("stories", sa.Text, nullable=False),  # JSON: the week's stories, frozen
+    # readers it reached, kept with the issue as each message is sent (not counted per view)
+    sa.Column("sent", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
 runs = sa.Table(
@@ -221,8 +243,9 @@ def _v2_extraction_fields(conn: Connection) -> None:
 
 
 def _v3_tags(conn: Connection) -> None:
-    """Tags (authorities, topics, judgements) per article."""
-    article_tags.create(conn)
+    """Tags (authorities, topics, judgements) per article, as the table stood then."""
+    sa.Table("article_tags", sa.MetaData(), *(c._copy() for c in article_tags.columns),
+             sa.Index("ix_article_tags_kind_key", "kind", "key")).create(conn)
 
 
 def _v4_subscribers(conn: Connection) -> None:
@@ -236,13 +259,15 @@ def _v5_deliveries(conn: Connection) -> None:
     """The delivery log: one row per (issue, subscriber), claimed before sending. Created
     as it stood at version 5 (later steps add to it), not from today's definition."""
     sa.Table("deliveries", sa.MetaData(), *(
-        c._copy() for c in deliveries.columns if c.name != "next_attempt_at")).create(conn)
+        c._copy() for c in deliveries.columns
+        if c.name not in ("next_attempt_at", "claimed_by", "lease_until"))).create(conn)
 
 
 def _v6_issues(conn: Connection) -> None:
     """Issues frozen at their first send (a rerun sends the same digest; the archive shows
     it), and a retry time for deferred deliveries."""
-    issues.create(conn)
+    sa.Table("issues", sa.MetaData(), *(c._copy() for c in issues.columns
+                                        if c.name != "sent")).create(conn)
     add_column(conn, "deliveries", "next_attempt_at", UTCDateTime())
 
 
@@ -268,9 +293,26 @@ def _v9_wider_tag_role(conn: Connection) -> None:
         conn.execute(sa.text("ALTER TABLE article_tags ALTER COLUMN role TYPE VARCHAR(32)"))
 
 
+def _v10_leases_and_indexes(conn: Connection) -> None:
+    """Several senders and fetch workers on several hosts: leases on deliveries and hosts.
+    Queries bounded by what they return: the claim's index, the date articles are listed
+    by, tags by kind and key with their article, and each issue's readers kept with it."""
+    add_column(conn, "deliveries", "claimed_by", sa.String(300))
+    add_column(conn, "deliveries", "lease_until", UTCDateTime())
+    add_column(conn, "issues", "sent", sa.Integer(), "DEFAULT 0 NOT NULL")
+    conn.execute(sa.update(issues).values(sent=sa.select(sa.func.count()).where(
+        deliveries.c.issue == issues.c.key, deliveries.c.status == "sent")
+        .scalar_subquery()))
+    host_leases.create(conn)
+    for index in (*deliveries.indexes, *articles.indexes, *article_tags.indexes):
+        if index.name in NEW_INDEXES:
+            index.create(conn)
+
+
 MIGRATIONS: list[Migration] = [_v2_extraction_fields, _v3_tags, _v4_subscribers,
                                _v5_deliveries, _v6_issues, _v7_consent,
-                               _v8_bounces_events_runners, _v9_wider_tag_role]
+                               _v8_bounces_events_runners, _v9_wider_tag_role,
+                               _v10_leases_and_indexes]
 
 
 def schema_version() -> int:

@@ -168,6 +168,14 @@ class SubscriberStore(StoreBase):
                 _event(conn, row.id, "pending", "web")
             return ("returning" if row.status in LEAVERS else "pending"), row.token
 
+    def active_subscriber(self, subscriber_id: int) -> tuple[SubscriberSpec, str] | None:
+        """(subscriber, token) if the subscriber is active."""
+        c = t.subscribers.c
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.subscribers).where(
+                c.id == subscriber_id, c.status == "active")).first()
+        return (_spec(row), row.token) if row is not None else None
+
     def subscriber_by_key(self, key: str) -> tuple[int, SubscriberSpec] | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(t.subscribers).where(
