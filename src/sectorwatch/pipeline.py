@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from sectorwatch.config import Config
 from sectorwatch.errors import FetchError, SectorwatchError
@@ -25,6 +26,7 @@ from sectorwatch.models import Link, Page
 from sectorwatch.sources import REGISTRY
 from sectorwatch.sources.base import ExtractRules, SourceBase
 from sectorwatch.store import Store
+from sectorwatch.store.leases import worker_name
 from sectorwatch.tag import Tagger, Tags
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,9 @@ class SourceReport:
 
     source_id: str
     status: str = "ok"
-    """ok, not_modified, partial (some articles failed), failed, skipped (not due), disabled
-    or stopped (a stop was asked for; the source stays due)."""
+    """ok, not_modified, partial (some articles failed), failed, skipped (not due), disabled,
+    stopped (a stop was asked for; the source stays due) or busy (another worker is polling
+    its host; the source stays due)."""
     new: int = 0
     known: int = 0
     failed: int = 0
@@ -113,6 +116,10 @@ def run_all(config: Config, store: Store, *, source_ids: Sequence[str] = (), for
             stop: threading.Event | None = None) -> RunReport:
     """Poll every due source (several hosts at once, one request at a time per host).
 
+    The sources of one host are polled one after another by one worker, which holds the
+    host's lease in the store meanwhile: a fetch in another process, on this machine or
+    another, leaves that host alone (its sources are reported 'busy' and stay due).
+
     ``stop``, once set, ends each source after the article in hand (a request still in
     flight a moment later is abandoned, and the client's waits end); what was fetched is
     stored, and sources cut short or not begun are reported 'stopped' and stay due.
@@ -125,13 +132,30 @@ def run_all(config: Config, store: Store, *, source_ids: Sequence[str] = (), for
     report = RunReport(store.start_run(dry_run), [])
     status = "crashed"
     try:
-        workers = max(1, min(config.fetch.concurrency, len(due)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="source") as pool:
-            futures = [pool.submit(run_source, s, config, store, client, run_id=report.run_id,
-                                   dry_run=dry_run, progress=progress, tagger=tagger,
-                                   stop=stop)
-                       for s in due]
-            report.sources = [f.result() for f in futures]
+        hosts: dict[str, list[SourceBase]] = {}
+        for source in due:
+            hosts.setdefault(urlsplit(source.url).hostname or source.url, []).append(source)
+        workers = max(1, min(config.fetch.concurrency, len(hosts)))
+
+        def poll_host(host: str, sources: list[SourceBase]) -> list[SourceReport]:
+            out: list[SourceReport] = []
+            me = worker_name()
+            try:
+                for source in sources:
+                    if not store.take_host(host, me):  # taken, or renewed for this source
+                        out.append(SourceReport(source.id, status="busy"))
+                        continue
+                    out.append(run_source(source, config, store, client, run_id=report.run_id,
+                                          dry_run=dry_run, progress=progress, tagger=tagger,
+                                          stop=stop))
+            finally:
+                store.release_host(host, me)
+            return out
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="host") as pool:
+            futures = [pool.submit(poll_host, host, group) for host, group in hosts.items()]
+            by_id = {r.source_id: r for f in futures for r in f.result()}
+        report.sources = [by_id[s.id] for s in due]
         status = ("stopped" if any(r.status == "stopped" for r in report.sources)
                   else "ok" if report.ok else "partial")
     finally:

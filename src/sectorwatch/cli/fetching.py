@@ -103,13 +103,15 @@ def summary_table(report: RunReport, config: Config) -> Table:
     for name, justify in columns:
         table.add_column(name, justify=justify, overflow="fold", no_wrap=name == "source")
     colours = {"ok": "green", "not_modified": "green", "partial": "yellow", "failed": "red",
-               "stopped": "yellow"}
+               "stopped": "yellow", "busy": "yellow"}
     for r in report.sources:
         note = r.error or ""
         if r.status == "skipped" and r.next_poll_at:
             note = f"not due until {when(r.next_poll_at)} (use --force)"
         elif r.status == "not_modified":
             note = "unchanged (304)"
+        elif r.status == "busy":
+            note = "another fetch is polling its host; left due for the next run"
         status = f"[{colours.get(r.status, 'dim')}]{r.status}[/]"
         table.add_row(escape(r.source_id), status, str(r.new), str(r.known), str(r.failed),
                       str(r.requests), f"{r.seconds:.1f}s", escape(note))

@@ -59,6 +59,10 @@ class Site:
     """Set by stop(): routes that take their time (a drip) end early."""
     host: str = "127.0.0.1"
     """A loopback address (127.0.0.2 stands in for another machine)."""
+    most_at_once: int = 0
+    """The most requests it was answering at one moment (a polite crawler keeps it at 1)."""
+    _in_flight: int = 0
+    _count_lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
     def route(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8"
@@ -105,6 +109,16 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         site = self.site
+        with site._count_lock:
+            site._in_flight += 1
+            site.most_at_once = max(site.most_at_once, site._in_flight)
+        try:
+            self._answer(site)
+        finally:
+            with site._count_lock:
+                site._in_flight -= 1
+
+    def _answer(self, site: Site) -> None:
         site.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
         if handler := site.handlers.get(self.path):
             response = handler(self)

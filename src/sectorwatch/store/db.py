@@ -25,6 +25,7 @@ from sectorwatch.store import schema as t
 from sectorwatch.store import sqlite
 from sectorwatch.store.deliveries import DeliveryStore
 from sectorwatch.store.issues import IssueStore
+from sectorwatch.store.leases import LeaseStore
 from sectorwatch.store.records import StoredArticle, record
 from sectorwatch.store.rows import exists, insert_new, inserted_id, take_turns, upsert
 from sectorwatch.store.runs import RunStore
@@ -58,7 +59,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore):
+class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore, LeaseStore):
     """A database reached by SQLAlchemy URL (SQLite by default, in WAL mode)."""
 
     def __init__(self, engine: Engine):

@@ -1,0 +1,68 @@
+"""Leases on hosts (table host_leases): one fetch worker at a time polls a host, whichever
+machine it runs on.
+
+A lease is taken by one conditional write (insert it, or take it over when it is free,
+ours already, or ran out), so two workers can never both hold it. It is renewed while
+the work goes on and given back at the end; a worker that dies without giving it back
+holds it until it runs out, or, on this host, until its process is seen to be gone.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from sectorwatch.store import schema as t
+from sectorwatch.store.base import StoreBase
+from sectorwatch.store.rows import insert_new
+from sectorwatch.store.runs import process_alive
+
+HOST_LEASE = 900.0
+"""Seconds a host stays a worker's without renewal: longer than one source takes."""
+
+
+def worker_name() -> str:
+    """This process, as a host lease names its holder: host:pid."""
+    return f"{socket.gethostname()[:255]}:{os.getpid()}"
+
+
+class LeaseStore(StoreBase):
+    """Mixed into Store."""
+
+    def take_host(self, host: str, holder: str, seconds: float = HOST_LEASE) -> bool:
+        """Hold ``host`` for ``seconds`` (or renew our hold); False if another worker
+        holds it."""
+        now = datetime.now(UTC)
+        until = now + timedelta(seconds=seconds)
+        h = t.host_leases
+        with self._write() as conn:
+            if insert_new(conn, h, {"host": host}, {"holder": holder, "until": until}):
+                return True
+            row = conn.execute(sa.select(h.c.holder, h.c.until).where(h.c.host == host)
+                               .with_for_update()).first()
+            if row is None:  # given back between our insert and our look
+                return insert_new(conn, h, {"host": host}, {"holder": holder, "until": until})
+            if row.holder != holder and row.until > now and not _dead(row.holder, row.until,
+                                                                      seconds):
+                return False
+            conn.execute(sa.update(h).where(h.c.host == host)
+                         .values(holder=holder, until=until))
+            return True
+
+    def release_host(self, host: str, holder: str) -> None:
+        """Give ``host`` back, if we hold it."""
+        h = t.host_leases
+        with self._write() as conn:
+            conn.execute(sa.delete(h).where(h.c.host == host, h.c.holder == holder))
+
+
+def _dead(holder: str, until: datetime, seconds: float) -> bool:
+    """A holder on this machine whose process is gone (the lease began at most
+    ``seconds`` before it ends)."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname()[:255] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    return not process_alive(int(pid), until - timedelta(seconds=seconds))
