@@ -56,10 +56,10 @@ def preview(obj: Context, email: str | None, week: str | None, out: Path) -> Non
         name, filters, token = "", Filters(), "PREVIEW-not-a-subscriber"
         if email:
             address = check_email(email)
-            found = [(s, t) for s, t in store.subscribers() if s.email == address]
-            if not found:
+            found = store.subscriber(address)
+            if found is None:
                 raise SubscriberError(f"{address} is not a subscriber")
-            (spec, token), = found
+            spec, token = found
             name, filters = spec.name, spec.filters
     renderer = IssueRenderer(config, entries, send_at,
                              preview_signer(config.web.secret_env, config.web.previous_secret_env))

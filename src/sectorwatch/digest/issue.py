@@ -105,7 +105,7 @@ def week_entries(config: Config, store: Store, start: datetime, end: datetime
     regions = {code: a.region for code, a in gazetteer.authorities().items()}
     items: list[Item] = []
     tags: dict[int, Tags] = {}
-    for row in store.articles(since=start, limit=None, with_tags=True):
+    for row in store.articles(since=start, until=end, limit=None, with_tags=True):
         t = row.tags or Tags()
         if not start <= row.when < end:
             continue

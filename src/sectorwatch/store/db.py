@@ -263,10 +263,12 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore, Leas
                            {"article_id": existing, "source_id": source_id})
             return status
 
-    def articles(self, *, since: datetime | None = None, source_id: str | None = None,
-                 limit: int | None = 50, authorities: Sequence[str] = (),
-                 topics: Sequence[str] = (), with_tags: bool = False) -> list[StoredArticle]:
-        """Newest first (by published date, else first seen), without raw pages.
+    def articles(self, *, since: datetime | None = None, until: datetime | None = None,
+                 source_id: str | None = None, limit: int | None = 50,
+                 authorities: Sequence[str] = (), topics: Sequence[str] = (),
+                 with_tags: bool = False) -> list[StoredArticle]:
+        """Newest first (by published date, else first seen, from ``since`` and before
+        ``until``), without raw pages.
 
         ``authorities`` (GSS codes) and ``topics`` (slugs) keep articles with any of them;
         ``with_tags`` reads every article's tags too, in one more query for them all.
@@ -276,6 +278,8 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore, Leas
         query = sa.select(*cols).order_by(when.desc(), t.articles.c.id.desc())
         if since is not None:
             query = query.where(when >= since)
+        if until is not None:
+            query = query.where(when < until)
         if source_id:
             query = query.where(t.articles.c.source_id == source_id)
         for kind, keys in (("authority", authorities), ("topic", topics)):

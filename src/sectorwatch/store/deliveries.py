@@ -108,8 +108,10 @@ class DeliveryStore(StoreBase):
         now = _now()
         with self._write() as conn:
             self._take_back_from_the_dead(conn, issue)
-            free = sa.or_(d.c.status == "pending",
-                          sa.and_(d.c.status == "sending", d.c.lease_until < now))
+            conn.execute(sa.update(d).where(  # leases run out: pending again
+                d.c.issue == issue, d.c.status == "sending", d.c.lease_until < now)
+                .values(status="pending", claimed_by=None, lease_until=None))
+            free = d.c.status == "pending"
             pick = (sa.select(d.c.subscriber_id).where(d.c.issue == issue, free)
                     .order_by(d.c.subscriber_id).limit(limit))
             if conn.dialect.name == "postgresql":

@@ -38,12 +38,12 @@ class IssueStore(StoreBase):
             row = conn.execute(sa.select(t.issues).where(t.issues.c.key == key)).first()
         return record(StoredIssue, row) if row is not None else None
 
-    def sent_issues(self) -> list[StoredIssue]:
+    def sent_issues(self, limit: int | None = None) -> list[StoredIssue]:
         """Issues that reached at least one reader, newest first, with ``sent`` (how many
         readers, kept with the issue as they are sent), without their stories."""
         i = t.issues
         cols = [c for c in i.c if c.name != "stories"]
-        query = sa.select(*cols).where(i.c.sent > 0).order_by(i.c.send_at.desc())
+        query = sa.select(*cols).where(i.c.sent > 0).order_by(i.c.send_at.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [record(StoredIssue, row) for row in conn.execute(query)]
 

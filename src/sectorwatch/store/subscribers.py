@@ -168,6 +168,13 @@ class SubscriberStore(StoreBase):
                 _event(conn, row.id, "pending", "web")
             return ("returning" if row.status in LEAVERS else "pending"), row.token
 
+    def subscriber(self, email: str) -> tuple[SubscriberSpec, str] | None:
+        """(subscriber, token) of an address, whatever its status."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.subscribers).where(
+                t.subscribers.c.email == email)).first()
+        return (_spec(row), row.token) if row is not None else None
+
     def active_subscriber(self, subscriber_id: int) -> tuple[SubscriberSpec, str] | None:
         """(subscriber, token) if the subscriber is active."""
         c = t.subscribers.c

@@ -34,7 +34,8 @@ def routes(web: Web) -> list[Route]:
         return web.page(request, "home.html.j2",
                         **form_context(web, Filters(tuple(c for c in chosen
                                                           if c in web.authorities))),
-                        issues=web.store.sent_issues()[:3], email="", name="", errors=[])
+                        issues=web.store.sent_issues(limit=3), email="", name="",
+                        errors=[])
 
     def archive(request: Request) -> Response:
         return web.page(request, "archive.html.j2", issues=web.store.sent_issues())
@@ -42,7 +43,7 @@ def routes(web: Web) -> list[Route]:
     def issue(request: Request) -> Response:
         key = request.path_params["key"]
         row = web.store.issue(key) if ISSUE_KEY.fullmatch(key) else None
-        if row is None or key not in {i.key for i in web.store.sent_issues()}:
+        if row is None or not row.sent:  # frozen, but not yet sent to anyone
             raise HTTPException(404)
         renderer = IssueRenderer(web.config, snapshot.loads(row.stories), row.send_at,
                                  web.signer)
@@ -55,7 +56,7 @@ def routes(web: Web) -> list[Route]:
     def archive_feed(request: Request) -> Response:
         base = web.base_url
         entries = []
-        for row in web.store.sent_issues()[:FEED_ISSUES]:
+        for row in web.store.sent_issues(limit=FEED_ISSUES):
             if (stored := web.store.issue(row.key)) is None:
                 continue  # removed since it was listed
             titles = [e.story.lead.title for e in snapshot.loads(stored.stories)][:5]

@@ -58,6 +58,7 @@ def build_timeline(rows: Iterable[tuple[ArticleRef, Judgement]], source_names: d
     """Events newest first from (article row, judgement) pairs as ``Store.judgements``
     gives them. A judgement with neither its own month nor an article date is left out."""
     events: dict[tuple[str, str], Event] = {}
+    seen: set[tuple[str, str, str | None, str]] = set()  # (kind, month, url, title) reported
     for row, judgement in rows:
         reported_on = row.published_at or row.first_seen_at
         month = judgement.date
@@ -76,10 +77,11 @@ def build_timeline(rows: Iterable[tuple[ArticleRef, Judgement]], source_names: d
         scope, grade = judgement.scope or "overall", judgement.grade
         if grade and scope not in event.grades:
             event.grades[scope] = grade
-        title = clean_header_text(row.title, 300)
-        if all((r.url, r.title) != (safe_url(row.url), title) for r in event.reports):
+        title, url = clean_header_text(row.title, 300), safe_url(row.url)
+        if (kind, month, url, title) not in seen:  # one report per article and event
+            seen.add((kind, month, url, title))
             event.reports.append(Reported(
-                title, safe_url(row.url),
+                title, url,
                 clean_header_text(source_names.get(row.source_id, row.source_id), 80),
                 reported_on))
     return sorted(events.values(), key=lambda e: (e.month, e.kind), reverse=True)
