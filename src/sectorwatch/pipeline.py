@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from sectorwatch.config import Config
 from sectorwatch.errors import FetchError, SectorwatchError
@@ -28,6 +27,7 @@ from sectorwatch.sources.base import ExtractRules, SourceBase
 from sectorwatch.store import Store
 from sectorwatch.store.leases import worker_name
 from sectorwatch.tag import Tagger, Tags
+from sectorwatch.urls import origin
 
 log = logging.getLogger(__name__)
 TEMPLATE_SAMPLE = 20  # stored pages a source's template is learned from
@@ -134,7 +134,7 @@ def run_all(config: Config, store: Store, *, source_ids: Sequence[str] = (), for
     try:
         hosts: dict[str, list[SourceBase]] = {}
         for source in due:
-            hosts.setdefault(urlsplit(source.url).hostname or source.url, []).append(source)
+            hosts.setdefault(origin(source.url), []).append(source)  # as the pacer keys it
         workers = max(1, min(config.fetch.concurrency, len(hosts)))
 
         def poll_host(host: str, sources: list[SourceBase]) -> list[SourceReport]:

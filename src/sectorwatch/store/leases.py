@@ -1,8 +1,8 @@
 """Leases on hosts (table host_leases): one fetch worker at a time polls a host, whichever
 machine it runs on.
 
-A lease is taken by one conditional write (insert it, or take it over when it is free,
-ours already, or ran out), so two workers can never both hold it. It is renewed while
+A lease is taken by one statement (INSERT … ON CONFLICT DO UPDATE … WHERE it is ours or
+has run out), so two workers can never both hold it. It is renewed while
 the work goes on and given back at the end; a worker that dies without giving it back
 holds it until it runs out, or, on this host, until its process is seen to be gone.
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from sectorwatch.store import schema as t
 from sectorwatch.store.base import StoreBase
-from sectorwatch.store.rows import insert_new
+from sectorwatch.store.rows import upsert_if
 from sectorwatch.store.runs import process_alive
 
 HOST_LEASE = 900.0
@@ -39,18 +39,15 @@ class LeaseStore(StoreBase):
         until = now + timedelta(seconds=seconds)
         h = t.host_leases
         with self._write() as conn:
-            if insert_new(conn, h, {"host": host}, {"holder": holder, "until": until}):
-                return True
-            row = conn.execute(sa.select(h.c.holder, h.c.until).where(h.c.host == host)
-                               .with_for_update()).first()
-            if row is None:  # given back between our insert and our look
-                return insert_new(conn, h, {"host": host}, {"holder": holder, "until": until})
-            if row.holder != holder and row.until > now and not _dead(row.holder, row.until,
-                                                                      seconds):
-                return False
-            conn.execute(sa.update(h).where(h.c.host == host)
-                         .values(holder=holder, until=until))
-            return True
+            row = conn.execute(sa.select(h.c.holder, h.c.until).where(h.c.host == host)).first()
+            if row is not None and row.holder != holder and row.until > now and \
+                    _dead(row.holder, row.until, seconds):
+                conn.execute(sa.update(h).where(h.c.host == host, h.c.holder == row.holder)
+                             .values(until=now))  # its worker is gone: run it out now
+            # One statement decides: insert it, or take it if it is ours or has run out.
+            taken = upsert_if(conn, h, {"host": host}, {"holder": holder, "until": until},
+                              sa.or_(h.c.holder == holder, h.c.until <= now))
+            return taken
 
     def release_host(self, host: str, holder: str) -> None:
         """Give ``host`` back, if we hold it."""

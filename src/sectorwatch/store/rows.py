@@ -46,6 +46,23 @@ def insert_ignoring(conn: Connection, table: sa.Table, rows: list[dict]) -> None
         conn.execute(statement, rows[k:k + 1000])
 
 
+def upsert_if(conn: Connection, table: sa.Table, key: dict, values: dict,
+              when: sa.ColumnElement[bool]) -> bool:
+    """Insert the row, or update the one with its key if ``when`` holds for it, in one
+    statement (INSERT … ON CONFLICT DO UPDATE … WHERE): True if the row is now ours."""
+    dialect = conn.dialect.name
+    rows = {**key, **values}
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(table).values(**rows)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).values(**rows)
+    else:
+        raise NotImplementedError(f"no ON CONFLICT insert for {dialect}")
+    statement = statement.on_conflict_do_update(index_elements=list(key), set_=values,
+                                                where=when)
+    return conn.execute(statement.returning(*(table.c[k] for k in key))).first() is not None
+
+
 def inserted_id(result: CursorResult[Any]) -> int:
     """The primary key of the one row a single-row INSERT has just added."""
     key = result.inserted_primary_key
