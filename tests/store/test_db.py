@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -156,6 +157,7 @@ def test_a_version_1_database_is_migrated_to_the_fresh_schema(tmp_path):
         conn.exec_driver_sql("DROP TABLE deliveries")
         conn.exec_driver_sql("DROP TABLE subscribers")
         conn.exec_driver_sql("DROP TABLE host_leases")
+        conn.exec_driver_sql("DROP TABLE tag_counts")
         conn.exec_driver_sql("DROP INDEX ix_articles_when")
         conn.exec_driver_sql("UPDATE meta SET value = '1'")
     old.close()
@@ -262,3 +264,47 @@ def test_articles_come_back_typed_with_their_tags_in_one_read(store):
     assert all(r.tags is None for r in store.articles())  # not asked for: not read
     [(ref, judgement)] = store.judgements("E10000016")
     assert (ref.url, judgement.grade) == ("https://e.org/0", "inadequate")
+
+
+def test_kept_counts_and_filtered_lists_agree_with_the_tags(store):
+    """Counts per authority kept as tags are written (and retagged) equal what counting
+    the tags gives; an authority's newest articles come in date order, with the topic and
+    source filters and the date bounds applied."""
+    import sqlalchemy as sa
+
+    from sectorwatch.config import load_config
+    from sectorwatch.store import schema as t
+    from sectorwatch.tag import Tagger
+
+    tagger = Tagger.from_config(load_config(None))
+    texts = ["Kent County Council's foster carers were praised by Ofsted inspectors.",
+             "Medway Council and Kent County Council share an adoption agency.",
+             "Kent County Council's SEND transport budget overspent again.",
+             "Surrey County Council's care leavers get council tax relief."]
+    for n, text in enumerate(texts):
+        a = article(f"https://e.org/{n}", text)
+        a = dataclasses.replace(a, published=NOW - timedelta(days=n))
+        store.add_article(a, f"s{n % 2}", Link(a.url), page(a.url),
+                          tagger.tag("", a.text, "2024-01-01"))
+    store.replace_tags(4, tagger.tag("", "Medway Council's social workers.", "2024-01-01"))
+
+    def counted() -> dict[str, int]:
+        g = t.article_tags.c
+        with store.engine.connect() as conn:
+            return dict(conn.execute(sa.select(g.key, sa.func.count(sa.distinct(g.article_id)))
+                                     .where(g.kind == "authority").group_by(g.key)).all())
+
+    assert store.authority_counts() == counted() == {"E10000016": 3, "E06000035": 2}
+    kent = store.articles(authorities=["E10000016"])
+    assert [r.url for r in kent] == ["https://e.org/0", "https://e.org/1", "https://e.org/2"]
+    assert [r.url for r in store.articles(authorities=["E10000016"], source_id="s1")] == \
+        ["https://e.org/1"]
+    assert [r.url for r in store.articles(authorities=["E10000016"],
+                                          since=NOW - timedelta(days=1, hours=1))] == \
+        ["https://e.org/0", "https://e.org/1"]
+    assert [r.url for r in store.articles(authorities=["E10000016", "E06000035"],
+                                          limit=2)] == ["https://e.org/0", "https://e.org/1"]
+    fostering = {r.url for r in store.articles(topics=["fostering"])}
+    assert {r.url for r in store.articles(authorities=["E10000016"],
+                                          topics=["fostering"])} == fostering & {
+        r.url for r in kent}

@@ -273,24 +273,43 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore, Leas
         ``authorities`` (GSS codes) and ``topics`` (slugs) keep articles with any of them;
         ``with_tags`` reads every article's tags too, in one more query for them all.
         """
+        a, g = t.articles.c, t.article_tags.c
         cols = [c for c in t.articles.c if c.name != "raw_gzip"]
-        when = sa.func.coalesce(t.articles.c.published_at, t.articles.c.first_seen_at)
-        query = sa.select(*cols).order_by(when.desc(), t.articles.c.id.desc())
-        if since is not None:
-            query = query.where(when >= since)
-        if until is not None:
-            query = query.where(when < until)
-        if source_id:
-            query = query.where(t.articles.c.source_id == source_id)
-        for kind, keys in (("authority", authorities), ("topic", topics)):
-            if keys:
-                query = query.where(t.articles.c.id.in_(sa.select(t.article_tags.c.article_id)
-                                    .where(t.article_tags.c.kind == kind,
-                                           t.article_tags.c.key.in_(keys))))
-        if limit:
-            query = query.limit(limit)
+        when = sa.func.coalesce(a.published_at, a.first_seen_at)
+        filters = [(kind, keys) for kind, keys in (("authority", authorities),
+                                                   ("topic", topics)) if keys]
         with self.engine.connect() as conn:
-            rows = list(conn.execute(query))
+            if not filters:
+                query = sa.select(*cols).order_by(when.desc(), a.id.desc())
+                if since is not None:
+                    query = query.where(when >= since)
+                if until is not None:
+                    query = query.where(when < until)
+                if source_id:
+                    query = query.where(a.source_id == source_id)
+                rows = list(conn.execute(query.limit(limit)))
+            else:
+                # The newest tagged with the first filter, in its index's order; the
+                # other filter and the source are checked on those alone.
+                (kind, keys), *others = filters
+                pick = (sa.select(g.article_id, g.at).distinct()
+                        .where(g.kind == kind, g.key.in_(list(keys)))
+                        .order_by(g.at.desc(), g.article_id.desc()))
+                if since is not None:
+                    pick = pick.where(g.at >= since)
+                if until is not None:
+                    pick = pick.where(g.at < until)
+                for other_kind, other_keys in others:
+                    o = t.article_tags.alias("o")
+                    pick = pick.where(sa.exists().where(
+                        o.c.article_id == g.article_id, o.c.kind == other_kind,
+                        o.c.key.in_(list(other_keys))))
+                if source_id:
+                    pick = pick.where(sa.exists().where(a.id == g.article_id,
+                                                        a.source_id == source_id))
+                ids = [row.article_id for row in conn.execute(pick.limit(limit))]
+                found = {r.id: r for r in conn.execute(sa.select(*cols).where(a.id.in_(ids)))}
+                rows = [found[i] for i in ids if i in found]
         tags = self.tags_for([r.id for r in rows]) if with_tags else {}
         return [record(StoredArticle, r, tags=tags.get(r.id)) for r in rows]
 
@@ -344,6 +363,12 @@ class Store(TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore, Leas
                 return False
             conn.execute(sa.update(t.articles).where(t.articles.c.id == article_id)
                          .values(**values))
+            if row.published_at != values["published_at"]:  # its tags carry its date
+                first_seen: datetime = conn.execute(sa.select(t.articles.c.first_seen_at).where(
+                    t.articles.c.id == article_id)).scalar_one()
+                conn.execute(sa.update(t.article_tags)
+                             .where(t.article_tags.c.article_id == article_id)
+                             .values(at=article.published or first_seen))
             return True
 
     def count_articles(self) -> int:
@@ -427,7 +452,7 @@ def _insert_article(conn: Connection, article: Article, source_id: str, link: Li
                 raw_gzip=gzip.compress(page.body, compresslevel=6),
             )))
             if tags is not None:
-                write_tags(conn, article_id, tags)
+                write_tags(conn, article_id, article.published or page.fetched_at, tags)
             return article_id
     except sa.exc.IntegrityError:
         if exists(conn, t.articles, {"url": article.url}):

@@ -106,21 +106,23 @@ class DeliveryStore(StoreBase):
         so senders on several hosts share the work and never take the same row."""
         d = t.deliveries
         now = _now()
+        pending = d.c.status == "pending"
+        pick = (sa.select(d.c.subscriber_id).where(d.c.issue == issue, pending)
+                .order_by(d.c.subscriber_id).limit(limit))
         with self._write() as conn:
-            self._take_back_from_the_dead(conn, issue)
-            conn.execute(sa.update(d).where(  # leases run out: pending again
-                d.c.issue == issue, d.c.status == "sending", d.c.lease_until < now)
-                .values(status="pending", claimed_by=None, lease_until=None))
-            free = d.c.status == "pending"
-            pick = (sa.select(d.c.subscriber_id).where(d.c.issue == issue, free)
-                    .order_by(d.c.subscriber_id).limit(limit))
             if conn.dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
             ids: list[int] = list(conn.execute(pick).scalars())
+            if len(ids) < limit:  # near the end: what dead or late senders left comes back
+                self._take_back_from_the_dead(conn, issue)
+                conn.execute(sa.update(d).where(
+                    d.c.issue == issue, d.c.status == "sending", d.c.lease_until < now)
+                    .values(status="pending", claimed_by=None, lease_until=None))
+                ids = list(conn.execute(pick).scalars())
             if not ids:
                 return []
             rows = conn.execute(
-                sa.update(d).where(d.c.issue == issue, d.c.subscriber_id.in_(ids), free)
+                sa.update(d).where(d.c.issue == issue, d.c.subscriber_id.in_(ids), pending)
                 .values(status="sending", attempts=d.c.attempts + 1, updated_at=now,
                         claimed_by=holder, lease_until=now + timedelta(seconds=lease))
                 .returning(d.c.subscriber_id, d.c.message_id, d.c.attempts)).all()

@@ -63,6 +63,20 @@ def upsert_if(conn: Connection, table: sa.Table, key: dict, values: dict,
     return conn.execute(statement.returning(*(table.c[k] for k in key))).first() is not None
 
 
+def add_to(conn: Connection, table: sa.Table, key: dict, column: str, n: int) -> None:
+    """Add ``n`` to the row's ``column`` (inserting the row with ``n`` if it is not there),
+    in one statement."""
+    rows = {**key, column: n}
+    if conn.dialect.name == "postgresql":
+        statement: Any = postgresql.insert(table).values(**rows)
+    elif conn.dialect.name == "sqlite":
+        statement = sqlite.insert(table).values(**rows)
+    else:
+        raise NotImplementedError(f"no ON CONFLICT insert for {conn.dialect.name}")
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=list(key), set_={column: table.c[column] + n}))
+
+
 def inserted_id(result: CursorResult[Any]) -> int:
     """The primary key of the one row a single-row INSERT has just added."""
     key = result.inserted_primary_key

@@ -96,7 +96,7 @@ articles = sa.Table(
 # Articles are listed newest first by this date (published, else first seen).
 sa.Index("ix_articles_when",
          sa.func.coalesce(articles.c.published_at, articles.c.first_seen_at), articles.c.id)
-NEW_INDEXES = {"ix_deliveries_claim", "ix_articles_when", "ix_article_tags_kind_key_article"}
+NEW_INDEXES = {"ix_deliveries_claim", "ix_articles_when", "ix_article_tags_kind_key_at"}
 
 article_urls = sa.Table(
     "article_urls", metadata,
@@ -114,9 +114,19 @@ article_tags = sa.Table(
     sa.Column("key", sa.String(64), nullable=False),  # GSS code or topic slug
     sa.Column("role", sa.String(32)),  # primary / mentioned; a judgement's grade
     sa.Column("detail", sa.Text, nullable=False, default="{}"),  # the tag as JSON
+    # the article's date (published, else first seen), so that an authority's or a
+    # topic's newest articles come from this table's index in order, however many it has
+    sa.Column("at", UTCDateTime),
     sa.Index("ix_article_tags_kind_key", "kind", "key"),
-    # the articles of an authority or topic, and counts per authority, from the index alone
-    sa.Index("ix_article_tags_kind_key_article", "kind", "key", "article_id"),
+    sa.Index("ix_article_tags_kind_key_at", "kind", "key", "at", "article_id"),
+)
+
+# Articles per authority and per topic, kept as tags are written (not counted per view).
+tag_counts = sa.Table(
+    "tag_counts", metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("articles", sa.Integer, nullable=False),
 )
 
 subscribers = sa.Table(
@@ -244,7 +254,8 @@ def _v2_extraction_fields(conn: Connection) -> None:
 
 def _v3_tags(conn: Connection) -> None:
     """Tags (authorities, topics, judgements) per article, as the table stood then."""
-    sa.Table("article_tags", sa.MetaData(), *(c._copy() for c in article_tags.columns),
+    sa.Table("article_tags", sa.MetaData(), *(c._copy() for c in article_tags.columns
+                                              if c.name != "at"),
              sa.Index("ix_article_tags_kind_key", "kind", "key")).create(conn)
 
 
@@ -304,6 +315,17 @@ def _v10_leases_and_indexes(conn: Connection) -> None:
         deliveries.c.issue == issues.c.key, deliveries.c.status == "sent")
         .scalar_subquery()))
     host_leases.create(conn)
+    add_column(conn, "article_tags", "at", UTCDateTime())
+    a = articles.c
+    conn.execute(sa.update(article_tags).values(at=sa.select(
+        sa.func.coalesce(a.published_at, a.first_seen_at))
+        .where(a.id == article_tags.c.article_id).scalar_subquery()))
+    tag_counts.create(conn)
+    g = article_tags.c
+    conn.execute(sa.insert(tag_counts).from_select(
+        ["kind", "key", "articles"],
+        sa.select(g.kind, g.key, sa.func.count(sa.distinct(g.article_id)))
+        .where(g.kind.in_(("authority", "topic"))).group_by(g.kind, g.key)))
     for index in (*deliveries.indexes, *articles.indexes, *article_tags.indexes):
         if index.name in NEW_INDEXES:
             index.create(conn)

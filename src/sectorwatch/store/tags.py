@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sectorwatch.store import schema as t
 from sectorwatch.store.base import StoreBase
 from sectorwatch.store.records import ArticleRef, ArticleText, record
+from sectorwatch.store.rows import add_to
 from sectorwatch.tag import Tags
 from sectorwatch.tag.judgements import Judgement
 
@@ -39,12 +41,11 @@ class TagStore(StoreBase):
         return {i: Tags.from_dict(found[i]) for i in ids}
 
     def authority_counts(self) -> dict[str, int]:
-        """Stored articles per authority code (primary or mentioned)."""
-        g = t.article_tags.c
-        query = (sa.select(g.key, sa.func.count(sa.distinct(g.article_id)))
-                 .where(g.kind == "authority").group_by(g.key))
+        """Stored articles per authority code (primary or mentioned), as kept."""
+        c = t.tag_counts.c
+        query = sa.select(c.key, c.articles).where(c.kind == "authority", c.articles > 0)
         with self.engine.connect() as conn:
-            return dict(conn.execute(query).all())
+            return {row.key: row.articles for row in conn.execute(query)}
 
     def judgements(self, code: str) -> list[tuple[ArticleRef, Judgement]]:
         """Every judgement event stored for an authority, with the article that reported
@@ -91,17 +92,28 @@ class TagStore(StoreBase):
             conn.execute(sa.select(t.articles.c.id).where(t.articles.c.id.in_(sorted(new)))
                          .order_by(t.articles.c.id).with_for_update())
             old: dict[int, list[str]] = {article_id: [] for article_id in new}
-            for row in conn.execute(
-                    sa.select(g.article_id, g.detail).where(g.article_id.in_(list(new)))):
+            old_keys: dict[int, set[tuple[str, str]]] = {article_id: set() for article_id in new}
+            for row in conn.execute(sa.select(g.article_id, g.detail, g.kind, g.key)
+                                    .where(g.article_id.in_(list(new)))):
                 old[row.article_id].append(row.detail)
+                old_keys[row.article_id].add((row.kind, row.key))
             changed = [article_id for article_id, rows in new.items()
                        if sorted(r["detail"] for r in rows) != sorted(old[article_id])]
             if changed:
+                a = t.articles.c
+                dates: dict[int, datetime] = {row[0]: row[1] for row in conn.execute(
+                    sa.select(a.id, sa.func.coalesce(a.published_at, a.first_seen_at))
+                    .where(a.id.in_(changed)))}
                 conn.execute(sa.delete(t.article_tags).where(g.article_id.in_(changed)))
-                rows = [{"article_id": article_id, **row}
+                rows = [{"article_id": article_id, "at": dates.get(article_id), **row}
                         for article_id in changed for row in new[article_id]]
                 if rows:
                     conn.execute(sa.insert(t.article_tags), rows)
+                deltas: Counter[tuple[str, str]] = Counter()
+                for article_id in changed:
+                    deltas.subtract(old_keys[article_id])
+                    deltas.update({(r["kind"], r["key"]) for r in new[article_id]})
+                count_tags(conn, deltas)
             return len(changed)
 
 
@@ -119,7 +131,17 @@ def tag_rows(tags: Tags) -> list[dict]:
     return rows
 
 
-def write_tags(conn: Connection, article_id: int, tags: Tags) -> None:
-    rows = [{"article_id": article_id, **row} for row in tag_rows(tags)]
+def write_tags(conn: Connection, article_id: int, at: datetime, tags: Tags) -> None:
+    """A new article's tags, dated ``at`` (its published, else first-seen date)."""
+    rows = [{"article_id": article_id, "at": at, **row} for row in tag_rows(tags)]
     if rows:
         conn.execute(sa.insert(t.article_tags), rows)
+        count_tags(conn, Counter({(r["kind"], r["key"]) for r in rows}))
+
+
+def count_tags(conn: Connection, deltas: Counter[tuple[str, str]]) -> None:
+    """Add ``deltas`` to the kept article counts per authority and topic (one statement
+    per key: INSERT … ON CONFLICT DO UPDATE adds, so writers at once never lose one)."""
+    for (kind, key), n in sorted(deltas.items()):
+        if n and kind in ("authority", "topic"):
+            add_to(conn, t.tag_counts, {"kind": kind, "key": key}, "articles", n)
