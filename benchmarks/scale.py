@@ -94,6 +94,13 @@ class Filler:
         while self.subscribers < subscribers:
             self._subscribers(min(2000, subscribers - self.subscribers))
         self._issues_and_deliveries(subscribers)
+        g = t.article_tags.c
+        with self.store.engine.begin() as conn:  # the counts the store keeps as it tags
+            conn.execute(sa.delete(t.tag_counts))
+            conn.execute(sa.insert(t.tag_counts).from_select(
+                ["kind", "key", "articles"],
+                sa.select(g.kind, g.key, sa.func.count(sa.distinct(g.article_id)))
+                .where(g.kind.in_(("authority", "topic"))).group_by(g.kind, g.key)))
         if self.store.engine.dialect.name == "postgresql":  # rows came with their ids
             with self.store.engine.begin() as conn:
                 for table in ("articles", "subscribers"):
@@ -113,27 +120,27 @@ class Filler:
             url = f"https://source{k % 300}.example/news/{k}"
             title = self._text(8)
             text = self._text(250)
+            urls.append(dict(url=url, article_id=k, source_id=f"source-{k % 300}"))
             articles.append(dict(
                 id=k, url=url, source_id=f"source-{k % 300}", title=title, text=text,
                 fingerprint=f"{k:064x}", published_at=when, published_signal="feed",
                 first_seen_at=when, word_count=250, truncated=False, lead=text[:200],
                 raw_url=url, raw_content_type="text/html", raw_gzip=raw))
-            urls.append(dict(url=url, article_id=k, source_id=f"source-{k % 300}"))
             named = set(rng.choices(self.codes, self.weights, k=rng.choice((1, 1, 2, 3))))
             for n_, code in enumerate(sorted(named)):
                 a = self.names[code]
                 role = "primary" if n_ == 0 else "mentioned"
                 detail = dict(code=code, name=a.name, region=a.region, role=role, mentions=2,
                               first_position=10, in_title=n_ == 0, district_level=False)
-                tags.append(dict(article_id=k, kind="authority", key=code, role=role,
+                tags.append(dict(article_id=k, at=when, kind="authority", key=code, role=role,
                                  detail=json.dumps(detail)))
             for slug in set(rng.choices(TOPICS, k=2)):
-                tags.append(dict(article_id=k, kind="topic", key=slug, role=None,
+                tags.append(dict(article_id=k, at=when, kind="topic", key=slug, role=None,
                                  detail=json.dumps(dict(slug=slug, label=slug, score=0.5))))
             if rng.random() < 0.05:
                 code = sorted(named)[0]
                 grade = rng.choice(GRADES)
-                tags.append(dict(article_id=k, kind="judgement", key=code, role=grade,
+                tags.append(dict(article_id=k, at=when, kind="judgement", key=code, role=grade,
                                  detail=json.dumps(dict(
                                      authority=code, grade=grade, scope="overall",
                                      kind="full inspection", date=f"{when:%Y-%m}",
