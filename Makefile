@@ -42,6 +42,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/extraction.py
 	$(BIN)/python benchmarks/tagging.py
 	$(BIN)/python benchmarks/digest.py
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache build src/*.egg-info
