@@ -381,3 +381,28 @@ def test_two_senders_on_two_hosts_mail_everyone_exactly_once(smtp, store, db_url
         assert sorted(codes)[0] == 0 and ("already sending" in "".join(outputs)
                                           or codes == [0, 0]), outputs
     assert store.delivery_counts()["2026-W48"] == {"sent": len(people)}
+
+
+def test_a_relay_that_refuses_us_mid_run_stops_it_with_nothing_sent_after(smtp, store,
+                                                                          db_url):
+    """Messages are built ahead while one is sent: when the relay refuses us for good at
+    the third, the ones built behind it never go, and come back pending."""
+    inbox, port = smtp()
+    subscribe(store, *((f"p{i}@example.org", Filters()) for i in range(8)))
+    config = config_for(port, db_url)
+
+    class RefusesAtThird(SmtpTransport):
+        calls = 0
+
+        def send(self, msg):
+            RefusesAtThird.calls += 1
+            if RefusesAtThird.calls == 3:
+                raise SendError("530 authentication required", fatal=True)
+            super().send(msg)
+
+    with pytest.raises(SendError) as info:
+        send_issue(config, store, RefusesAtThird(config.digest.smtp), SEND, entries=ENTRIES)
+    assert info.value.fatal and RefusesAtThird.calls == 3 and len(inbox.messages) == 2
+    assert store.delivery_counts()["2026-W48"] == {"sent": 2, "pending": 6}
+    rest = send_issue(config, store, SmtpTransport(config.digest.smtp), SEND)
+    assert rest.sent == 6 and len({m["To"] for m in inbox.messages}) == 8 == len(inbox.messages)

@@ -148,16 +148,28 @@ class DeliveryStore(StoreBase):
                       error: str | None = None, retry_at: datetime | None = None) -> None:
         """Record how one delivery went; a message sent counts towards the issue's readers
         in the same transaction."""
+        self.mark_deliveries(issue, [(subscriber_id, status, error, retry_at)])
+
+    def mark_deliveries(self, issue: str,
+                        marks: Sequence[tuple[int, str, str | None, datetime | None]]) -> None:
+        """``mark_delivery`` for several rows, (subscriber id, status, error, retry at), in
+        one transaction."""
+        if not marks:
+            return
         d = t.deliveries
+        now = _now()
+        sent = 0
         with self._write() as conn:
-            changed = conn.execute(
-                sa.update(d).where(d.c.issue == issue, d.c.subscriber_id == subscriber_id,
-                                   d.c.status != "sent")
-                .values(status=status, last_error=error, next_attempt_at=retry_at,
-                        updated_at=_now(), claimed_by=None, lease_until=None)).rowcount
-            if changed and status == "sent":
+            for subscriber_id, status, error, retry_at in marks:
+                changed = conn.execute(
+                    sa.update(d).where(d.c.issue == issue, d.c.subscriber_id == subscriber_id,
+                                       d.c.status != "sent")
+                    .values(status=status, last_error=error, next_attempt_at=retry_at,
+                            updated_at=now, claimed_by=None, lease_until=None)).rowcount
+                sent += bool(changed) and status == "sent"
+            if sent:
                 conn.execute(sa.update(t.issues).where(t.issues.c.key == issue)
-                             .values(sent=t.issues.c.sent + 1))
+                             .values(sent=t.issues.c.sent + sent))
 
     def release_deliveries(self, issue: str, subscriber_ids: Sequence[int],
                            holder: str = PROCESS) -> None:
