@@ -10,6 +10,7 @@ those few messages unmarked, and they are sent again with the same Message-ID.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
@@ -100,7 +101,8 @@ def _send(config: Config, store: Store, transport: Transport, send_at: datetime,
     report = SendReport(issue, stories=len(frozen), bounce_limit=settings.bounce_limit)
     bouncing = store.bouncing()
     subscribers = {sid: (spec, token) for sid, spec, token in store.subscriber_rows("active")}
-    store.open_deliveries(issue, [(sid, message_id(settings)) for sid in subscribers])
+    store.open_deliveries(issue, [(sid, message_id(settings)) for sid in subscribers],
+                          {sid: _same_as(sub) for sid, sub in subscribers.items()})
     renderer = IssueRenderer(config, frozen, send_at, signer)
     composer = Composer(settings)
     log.info("issue %s: %d stories; sending to %d subscribers", issue, len(frozen),
@@ -148,6 +150,12 @@ def _send(config: Config, store: Store, transport: Transport, send_at: datetime,
              report.bounced, report.seconds,
              " (stopped; the rest stay pending)" if report.stopped else "")
     return report
+
+
+def _same_as(subscriber) -> str:
+    """What a reader's digest is made of, as a short key: readers with the same filters
+    get the same digest."""
+    return hashlib.sha1(repr(_filters_of(subscriber)).encode()).hexdigest()[:16]
 
 
 def _filters_of(subscriber) -> tuple:

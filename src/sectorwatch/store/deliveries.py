@@ -75,18 +75,23 @@ def _gone(holder: str, since: datetime) -> bool:
 class DeliveryStore(StoreBase):
     """Mixed into Store."""
 
-    def open_deliveries(self, issue: str, rows: Iterable[tuple[int, str]]) -> int:
+    def open_deliveries(self, issue: str, rows: Iterable[tuple[int, str]],
+                        same_as: dict[int, str] | None = None) -> int:
         """Add (subscriber id, message id) rows not there yet; returns how many it added.
         Safe beside other senders: a row another sender added first is left as it is, and
         rows another sender is sending are not touched (their lease says whose they are).
-        Deferred rows whose retry time has come are pending again."""
+        Deferred rows whose retry time has come are pending again. ``same_as`` names,
+        per subscriber, what their digest is made of (their filters): rows are claimed in
+        its order, so readers of one digest come one after another."""
         now = _now()
         d = t.deliveries
         with self._write() as conn:
             have: set[int] = set(conn.execute(sa.select(d.c.subscriber_id)
                                               .where(d.c.issue == issue)).scalars())
+            keys = same_as or {}
             new = [{"issue": issue, "subscriber_id": sid, "message_id": msg_id,
-                    "status": "pending", "attempts": 0, "updated_at": now}
+                    "status": "pending", "attempts": 0, "updated_at": now,
+                    "same_as": keys.get(sid)}
                    for sid, msg_id in rows if sid not in have]
             insert_ignoring(conn, d, new)
             conn.execute(sa.update(d).where(
@@ -108,7 +113,7 @@ class DeliveryStore(StoreBase):
         now = _now()
         pending = d.c.status == "pending"
         pick = (sa.select(d.c.subscriber_id).where(d.c.issue == issue, pending)
-                .order_by(d.c.subscriber_id).limit(limit))
+                .order_by(d.c.same_as, d.c.subscriber_id).limit(limit))
         with self._write() as conn:
             if conn.dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)

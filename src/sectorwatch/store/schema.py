@@ -177,7 +177,10 @@ deliveries = sa.Table(
     # whose process on this host is gone, is taken back by another sender
     sa.Column("claimed_by", sa.String(300)),
     sa.Column("lease_until", UTCDateTime),
-    sa.Index("ix_deliveries_claim", "issue", "status", "subscriber_id"),
+    # readers with the same filters get the same digest: claimed one after another, one
+    # rendering serves them all
+    sa.Column("same_as", sa.String(32)),
+    sa.Index("ix_deliveries_claim", "issue", "status", "same_as", "subscriber_id"),
 )
 
 # One fetch worker at a time polls a host, whichever machine it runs on.
@@ -271,7 +274,8 @@ def _v5_deliveries(conn: Connection) -> None:
     as it stood at version 5 (later steps add to it), not from today's definition."""
     sa.Table("deliveries", sa.MetaData(), *(
         c._copy() for c in deliveries.columns
-        if c.name not in ("next_attempt_at", "claimed_by", "lease_until"))).create(conn)
+        if c.name not in ("next_attempt_at", "claimed_by", "lease_until", "same_as"))
+    ).create(conn)
 
 
 def _v6_issues(conn: Connection) -> None:
@@ -310,6 +314,7 @@ def _v10_leases_and_indexes(conn: Connection) -> None:
     by, tags by kind and key with their article, and each issue's readers kept with it."""
     add_column(conn, "deliveries", "claimed_by", sa.String(300))
     add_column(conn, "deliveries", "lease_until", UTCDateTime())
+    add_column(conn, "deliveries", "same_as", sa.String(32))
     add_column(conn, "issues", "sent", sa.Integer(), "DEFAULT 0 NOT NULL")
     conn.execute(sa.update(issues).values(sent=sa.select(sa.func.count()).where(
         deliveries.c.issue == issues.c.key, deliveries.c.status == "sent")
