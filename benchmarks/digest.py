@@ -12,6 +12,7 @@ another, so the peak RSS printed is the sender's alone.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import resource
@@ -44,14 +45,17 @@ _LOWER = re.compile(r"\b[a-z]{4,}\b")
 
 
 def sink(port: int) -> None:
-    """An SMTP server that accepts and counts; prints the count when terminated."""
+    """An SMTP server that accepts and counts messages per recipient; prints the counts
+    as JSON when terminated."""
+    from collections import Counter
+
     from aiosmtpd.controller import Controller
 
-    class Counting:
-        received = 0
+    received: Counter[str] = Counter()
 
+    class Counting:
         async def handle_DATA(self, server, session, envelope):
-            Counting.received += 1
+            received.update(envelope.rcpt_tos)
             return "250 OK"
 
     controller = Controller(Counting(), hostname="127.0.0.1", port=port)
@@ -60,7 +64,7 @@ def sink(port: int) -> None:
 
     def finish(*_):
         controller.stop()
-        print(Counting.received, flush=True)
+        print(json.dumps(received), flush=True)
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, finish)
@@ -166,7 +170,7 @@ sources:
         reference = bare_smtplib(port, _sample_messages(config), n_reference)
     finally:
         server.terminate()
-        received = int(server.communicate()[0].strip() or 0)
+        received = sum(json.loads(server.communicate()[0].strip() or "{}").values())
     rate = report.sent / seconds
     print(f"issue {report.issue}: {report.stories} stories from {args.articles} articles; "
           f"sent {report.sent}, skipped {report.skipped}")

@@ -393,35 +393,10 @@ def together(url: str, subscribers: int = 2000) -> None:
                 print("   ", out.strip()[-1500:])
 
 
-def sink(port: int) -> None:
-    """An SMTP server that counts messages per address; prints them as JSON when
-    terminated."""
-    import signal
-
-    from aiosmtpd.controller import Controller
-
-    received: Counter[str] = Counter()
-
-    class Counting:
-        async def handle_DATA(self, server, session, envelope):
-            received.update(envelope.rcpt_tos)
-            return "250 OK"
-
-    controller = Controller(Counting(), hostname="127.0.0.1", port=port)
-    controller.start()
-    print("ready", flush=True)
-
-    def finish(*_):
-        controller.stop()
-        print(json.dumps(received), flush=True)
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, finish)
-    signal.pause()
-
-
 def main() -> None:
     if sys.argv[1:2] == ["--sink"]:
+        from digest import sink  # the digest benchmark's counting SMTP server
+
         sink(int(sys.argv[2]))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
