@@ -24,8 +24,7 @@ from sectorwatch.fetch.http import FetchStopped, HttpClient, SourceFetcher
 from sectorwatch.models import Link, Page
 from sectorwatch.sources import REGISTRY
 from sectorwatch.sources.base import ExtractRules, SourceBase
-from sectorwatch.store import Store
-from sectorwatch.store.leases import worker_name
+from sectorwatch.store import Store, holders
 from sectorwatch.tag import Tagger, Tags
 from sectorwatch.urls import origin
 
@@ -139,7 +138,7 @@ def run_all(config: Config, store: Store, *, source_ids: Sequence[str] = (), for
 
         def poll_host(host: str, sources: list[SourceBase]) -> list[SourceReport]:
             out: list[SourceReport] = []
-            me = worker_name()
+            me = holders.PROCESS
             try:
                 for source in sources:
                     if not store.take_host(host, me):  # taken, or renewed for this source

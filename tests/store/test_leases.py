@@ -6,8 +6,7 @@ import subprocess
 import sys
 import threading
 
-from sectorwatch.store import Store
-from sectorwatch.store.leases import worker_name
+from sectorwatch.store import Store, holders
 
 
 def test_a_host_is_held_by_one_worker_until_given_back_or_run_out(store):
@@ -26,9 +25,8 @@ def test_a_host_is_held_by_one_worker_until_given_back_or_run_out(store):
 def test_a_worker_that_died_on_this_machine_frees_its_host_at_once(store):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    host = worker_name().rpartition(":")[0]
-    assert store.take_host("news.example", f"{host}:{dead}")
-    assert store.take_host("news.example", worker_name())  # its process is gone
+    assert store.take_host("news.example", f"{holders.this_host()}{dead}:-")
+    assert store.take_host("news.example", holders.PROCESS)  # its process is gone
 
 
 def test_many_workers_at_once_one_holds_it(db_url):

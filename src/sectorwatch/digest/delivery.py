@@ -33,8 +33,7 @@ from sectorwatch.digest.issue import (
 from sectorwatch.digest.message import Composer, Outgoing, message_id
 from sectorwatch.digest.select import Tagged, week_before
 from sectorwatch.digest.transport import SendError, Transport
-from sectorwatch.store import Store
-from sectorwatch.store.deliveries import sending
+from sectorwatch.store import Store, holders
 from sectorwatch.tokens import Signer, signer_from_env
 
 log = logging.getLogger("sectorwatch.digest")
@@ -107,7 +106,7 @@ def _send(config: Config, store: Store, transport: Transport, send_at: datetime,
     composer = Composer(settings)
     log.info("issue %s: %d stories; sending to %d subscribers", issue, len(frozen),
              len(subscribers))
-    with sending() as me, _Pipeline(transport, stop) as pipe:  # me: this run's name on its rows
+    with holders.run() as me, _Pipeline(transport, stop) as pipe:  # me: this run's name on its rows
         while batch := store.claim_deliveries(issue, CLAIM_BATCH, holder=me):
             for sid, _, _ in batch:  # opened by another sender after we read the list
                 if sid not in subscribers and (found := store.active_subscriber(sid)):

@@ -10,21 +10,17 @@ host and its process is gone); rows already 'sent' are never touched.
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from sectorwatch.store import holders
 from sectorwatch.store import schema as t
 from sectorwatch.store.base import StoreBase
 from sectorwatch.store.rows import insert_ignoring
-from sectorwatch.store.runs import process_alive
 
 LEASE = 600.0
 """Seconds a claimed row is the claimer's: far longer than a batch takes to send, and how
@@ -35,41 +31,6 @@ long rows of a sender that died on another host wait before another sender takes
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _me(run: str) -> str:
-    return f"{socket.gethostname()[:255]}:{os.getpid()}:{run}"
-
-
-_LIVE: set[str] = {_me("-")}
-"""The sending runs of this process now going: a row claimed by a run of this process
-that is not among them was left by a run that crashed, and is taken back at once."""
-PROCESS = _me("-")
-"""The holder named when no run is (a claim made outside ``sending``)."""
-
-
-@contextmanager
-def sending() -> Iterator[str]:
-    """A name for one sending run (host:pid:run), live while the block runs."""
-    me = _me(secrets.token_hex(4))
-    _LIVE.add(me)
-    try:
-        yield me
-    finally:
-        _LIVE.discard(me)
-
-
-def _gone(holder: str, since: datetime) -> bool:
-    """Whether the run that claimed a row on this host has ended without finishing it."""
-    parts = holder.rsplit(":", 2)
-    if len(parts) != 3:
-        return False
-    host, pid, _ = parts
-    if host != socket.gethostname()[:255] or not pid.isdigit():
-        return False  # another machine's: only its lease running out frees it
-    if int(pid) == os.getpid():
-        return holder not in _LIVE
-    return not process_alive(int(pid), since)
 
 
 class DeliveryStore(StoreBase):
@@ -101,7 +62,7 @@ class DeliveryStore(StoreBase):
         return len(new)
 
     def claim_deliveries(self, issue: str, limit: int = 1, lease: float = LEASE,
-                         holder: str = PROCESS) -> list[tuple[int, str, int]]:
+                         holder: str = holders.PROCESS) -> list[tuple[int, str, int]]:
         """Up to ``limit`` rows to send, as (subscriber id, message id, attempts so far),
         now 'sending' under this process's lease for ``lease`` seconds: pending rows, and
         rows whose sender's lease ran out or whose process on this host is gone.
@@ -138,12 +99,11 @@ class DeliveryStore(StoreBase):
         when its run ended by an exception) go back to 'pending' now, not when their lease
         ends; another host's rows wait for their lease."""
         d = t.deliveries
-        mine = f"{socket.gethostname()[:255]}:"
         held = conn.execute(sa.select(d.c.claimed_by, sa.func.min(d.c.updated_at))
                             .where(d.c.issue == issue, d.c.status == "sending",
-                                   d.c.claimed_by.startswith(mine, autoescape=True))
+                                   d.c.claimed_by.startswith(holders.this_host(), autoescape=True))
                             .group_by(d.c.claimed_by)).all()
-        dead = [row[0] for row in held if _gone(row[0], row[1])]
+        dead = [row[0] for row in held if holders.gone(row[0], row[1])]
         if dead:
             conn.execute(sa.update(d).where(d.c.issue == issue, d.c.status == "sending",
                                             d.c.claimed_by.in_(dead))
@@ -177,7 +137,7 @@ class DeliveryStore(StoreBase):
                              .values(sent=t.issues.c.sent + sent))
 
     def release_deliveries(self, issue: str, subscriber_ids: Sequence[int],
-                           holder: str = PROCESS) -> None:
+                           holder: str = holders.PROCESS) -> None:
         """Claimed rows whose messages never left go back to 'pending' (a clean stop)."""
         if not subscriber_ids:
             return

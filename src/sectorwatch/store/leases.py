@@ -9,24 +9,17 @@ holds it until it runs out, or, on this host, until its process is seen to be go
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from sectorwatch.store import holders
 from sectorwatch.store import schema as t
 from sectorwatch.store.base import StoreBase
 from sectorwatch.store.rows import upsert_if
-from sectorwatch.store.runs import process_alive
 
 HOST_LEASE = 900.0
 """Seconds a host stays a worker's without renewal: longer than one source takes."""
-
-
-def worker_name() -> str:
-    """This process, as a host lease names its holder: host:pid."""
-    return f"{socket.gethostname()[:255]}:{os.getpid()}"
 
 
 class LeaseStore(StoreBase):
@@ -41,7 +34,7 @@ class LeaseStore(StoreBase):
         with self._write() as conn:
             row = conn.execute(sa.select(h.c.holder, h.c.until).where(h.c.host == host)).first()
             if row is not None and row.holder != holder and row.until > now and \
-                    _dead(row.holder, row.until, seconds):
+                    holders.gone(row.holder, row.until - timedelta(seconds=seconds)):
                 conn.execute(sa.update(h).where(h.c.host == host, h.c.holder == row.holder)
                              .values(until=now))  # its worker is gone: run it out now
             # One statement decides: insert it, or take it if it is ours or has run out.
@@ -55,11 +48,3 @@ class LeaseStore(StoreBase):
         with self._write() as conn:
             conn.execute(sa.delete(h).where(h.c.host == host, h.c.holder == holder))
 
-
-def _dead(holder: str, until: datetime, seconds: float) -> bool:
-    """A holder on this machine whose process is gone (the lease began at most
-    ``seconds`` before it ends)."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname()[:255] or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    return not process_alive(int(pid), until - timedelta(seconds=seconds))

@@ -81,7 +81,7 @@ class ArticleText:
 @dataclass(frozen=True)
 class StoredIssue:
     """One frozen issue of the digest; ``stories`` is its JSON snapshot ("" when listed
-    without it), ``sent`` how many readers it reached (when listed with that count)."""
+    without it), ``sent`` how many readers it has reached."""
 
     key: str
     send_at: datetime
@@ -90,7 +90,7 @@ class StoredIssue:
     created_at: datetime
     story_count: int
     stories: str = ""
-    sent: int | None = None
+    sent: int = 0
 
 
 def record(kind: type[R], row: sa.Row, **more: Any) -> R:

@@ -30,18 +30,20 @@ def insert_new(conn: Connection, table: sa.Table, key: dict, values: dict) -> bo
         raise
 
 
+def _insert_on_conflict(conn: Connection, table: sa.Table) -> Any:
+    """The database's own INSERT, which has ON CONFLICT (PostgreSQL and SQLite alike)."""
+    dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if conn.dialect.name not in dialects:
+        raise NotImplementedError(f"no ON CONFLICT insert for {conn.dialect.name}")
+    return dialects[conn.dialect.name](table)
+
+
 def insert_ignoring(conn: Connection, table: sa.Table, rows: list[dict]) -> None:
     """Insert the rows whose keys are not there yet (another writer may be adding the same
     ones at this moment): INSERT … ON CONFLICT DO NOTHING."""
     if not rows:
         return
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        statement: sa.Executable = postgresql.insert(table).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).on_conflict_do_nothing()
-    else:
-        raise NotImplementedError(f"no ON CONFLICT insert for {dialect}")
+    statement = _insert_on_conflict(conn, table).on_conflict_do_nothing()
     for k in range(0, len(rows), 1000):
         conn.execute(statement, rows[k:k + 1000])
 
@@ -50,31 +52,17 @@ def upsert_if(conn: Connection, table: sa.Table, key: dict, values: dict,
               when: sa.ColumnElement[bool]) -> bool:
     """Insert the row, or update the one with its key if ``when`` holds for it, in one
     statement (INSERT … ON CONFLICT DO UPDATE … WHERE): True if the row is now ours."""
-    dialect = conn.dialect.name
-    rows = {**key, **values}
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(table).values(**rows)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(**rows)
-    else:
-        raise NotImplementedError(f"no ON CONFLICT insert for {dialect}")
-    statement = statement.on_conflict_do_update(index_elements=list(key), set_=values,
-                                                where=when)
+    statement = (_insert_on_conflict(conn, table).values(**key, **values)
+                 .on_conflict_do_update(index_elements=list(key), set_=values, where=when))
     return conn.execute(statement.returning(*(table.c[k] for k in key))).first() is not None
 
 
 def add_to(conn: Connection, table: sa.Table, key: dict, column: str, n: int) -> None:
     """Add ``n`` to the row's ``column`` (inserting the row with ``n`` if it is not there),
     in one statement."""
-    rows = {**key, column: n}
-    if conn.dialect.name == "postgresql":
-        statement: Any = postgresql.insert(table).values(**rows)
-    elif conn.dialect.name == "sqlite":
-        statement = sqlite.insert(table).values(**rows)
-    else:
-        raise NotImplementedError(f"no ON CONFLICT insert for {conn.dialect.name}")
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=list(key), set_={column: table.c[column] + n}))
+    conn.execute(_insert_on_conflict(conn, table).values(**key, **{column: n})
+                 .on_conflict_do_update(index_elements=list(key),
+                                        set_={column: table.c[column] + n}))
 
 
 def inserted_id(result: CursorResult[Any]) -> int:

@@ -170,17 +170,16 @@ class SubscriberStore(StoreBase):
 
     def subscriber(self, email: str) -> tuple[SubscriberSpec, str] | None:
         """(subscriber, token) of an address, whatever its status."""
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(t.subscribers).where(
-                t.subscribers.c.email == email)).first()
-        return (_spec(row), row.token) if row is not None else None
+        return self._one(t.subscribers.c.email == email)
 
     def active_subscriber(self, subscriber_id: int) -> tuple[SubscriberSpec, str] | None:
         """(subscriber, token) if the subscriber is active."""
         c = t.subscribers.c
+        return self._one(sa.and_(c.id == subscriber_id, c.status == "active"))
+
+    def _one(self, where: sa.ColumnElement[bool]) -> tuple[SubscriberSpec, str] | None:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(t.subscribers).where(
-                c.id == subscriber_id, c.status == "active")).first()
+            row = conn.execute(sa.select(t.subscribers).where(where)).first()
         return (_spec(row), row.token) if row is not None else None
 
     def subscriber_by_key(self, key: str) -> tuple[int, SubscriberSpec] | None:
