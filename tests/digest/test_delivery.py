@@ -406,3 +406,40 @@ def test_a_relay_that_refuses_us_mid_run_stops_it_with_nothing_sent_after(smtp, 
     assert store.delivery_counts()["2026-W48"] == {"sent": 2, "pending": 6}
     rest = send_issue(config, store, SmtpTransport(config.digest.smtp), SEND)
     assert rest.sent == 6 and len({m["To"] for m in inbox.messages}) == 8 == len(inbox.messages)
+
+
+def test_a_worker_process_builds_a_long_list_and_a_refusal_mid_run_loses_no_one(
+        smtp, store, db_url):
+    """Messages built in a worker process, three batches claimed, a batch built ahead
+    when the relay refuses us: nothing after the refusal goes, every row not sent comes
+    back pending, and a second run sends each of the rest once."""
+    inbox, port = smtp()
+    subscribe(store, *((f"p{i:03}@example.org", Filters((WORCS,)) if i % 2 else Filters())
+                       for i in range(120)),
+              ("nobody@example.org", Filters(topics=("send",))))  # nothing matches
+    config = config_for(port, db_url)
+
+    class RefusesAt70(SmtpTransport):
+        calls = 0
+
+        def send(self, msg):
+            RefusesAt70.calls += 1
+            if RefusesAt70.calls == 70:
+                raise SendError("530 authentication required", fatal=True)
+            super().send(msg)
+
+    with pytest.raises(SendError):
+        send_issue(config, store, RefusesAt70(config.digest.smtp), SEND, entries=ENTRIES,
+                   build_process=True)
+    assert len(inbox.messages) == 69
+    counts = store.delivery_counts()["2026-W48"]
+    assert counts["sent"] == 69 and counts["pending"] + counts.get("skipped", 0) == 52
+    rest = send_issue(config, store, SmtpTransport(config.digest.smtp), SEND,
+                      build_process=True)
+    assert (rest.sent, len(inbox.messages)) == (120 - 69, 120)
+    assert store.delivery_counts()["2026-W48"] == {"sent": 120, "skipped": 1}
+    assert len({m["To"] for m in inbox.messages}) == 120
+    odd = next(m for m in inbox.messages if m["To"].addresses[0].username == "p001")
+    html = odd.get_body(("html",)).get_content()
+    assert "Worcestershire improves" in html and "Kent fostering drive" not in html
+    assert odd["List-Unsubscribe"].strip().startswith("<https://sectorwatch.example.org/u/")

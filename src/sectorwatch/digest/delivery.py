@@ -3,34 +3,30 @@
 
 An issue is frozen at its first send, so a run that is cut off and run again sends the
 same stories; rows already sent are never sent again, and one reader's failure fails
-only that reader's row. Messages go out on a thread of their own while the next few are
-built, and outcomes are written ten at a time: a process killed outright leaves at most
-those few messages unmarked, and they are sent again with the same Message-ID.
+only that reader's row. Rows are claimed fifty at a time; the next fifty are built (in a
+worker process for a long list) while these are sent, and outcomes are written ten at a
+time: a process killed outright leaves at most those few messages unmarked, and they are
+sent again with the same Message-ID.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
+from concurrent.futures import Future
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sectorwatch.config import Config
+from sectorwatch.config import Config, DigestSettings
 from sectorwatch.digest import snapshot
-from sectorwatch.digest.issue import (
-    IssueRenderer,
-    issue_key,
-    week_entries,
-    worth_sending,
-    zone_of,
-)
-from sectorwatch.digest.message import Composer, Outgoing, message_id
+from sectorwatch.digest.build import PROCESS_FROM, Built, Row, builders
+from sectorwatch.digest.issue import issue_key, week_entries, zone_of
+from sectorwatch.digest.message import message_id
 from sectorwatch.digest.select import Tagged, week_before
 from sectorwatch.digest.transport import SendError, Transport
 from sectorwatch.store import Store, holders
@@ -39,7 +35,7 @@ from sectorwatch.tokens import Signer, signer_from_env
 log = logging.getLogger("sectorwatch.digest")
 
 CLAIM_BATCH = 50  # delivery rows claimed per transaction
-DEPTH = 4  # messages built ahead of the one being sent
+AHEAD = 2  # batches claimed at once: the next is built while one is sent
 MARK_EVERY = 10  # outcomes written to the delivery log together
 
 
@@ -62,14 +58,16 @@ class SendReport:
 
 def send_issue(config: Config, store: Store, transport: Transport, send_at: datetime, *,
                entries: Sequence[Tagged] | None = None,
-               stop: threading.Event | None = None, signer: Signer | None = None
-               ) -> SendReport:
+               stop: threading.Event | None = None, signer: Signer | None = None,
+               build_process: bool | None = None) -> SendReport:
     """Send (or finish sending) the issue for ``send_at``. Safe to run again: rows already
     sent are never sent twice, and a run that was cut off picks up where it stopped.
 
     ``entries`` freezes these stories instead of the week's stored ones (if the issue is
     not frozen yet). ``stop``, once set, ends the run after the message in hand. ``signer``
     signs the readers' links (default: the secret named by ``web.secret_env``).
+    ``build_process`` builds the messages in a worker process (default: from
+    PROCESS_FROM readers).
     """
     signer = signer or signer_from_env(config.web.secret_env, config.web.previous_secret_env)
     # On SQLite one sender at a time (one writer at a time anyway). On PostgreSQL any
@@ -77,12 +75,12 @@ def send_issue(config: Config, store: Store, transport: Transport, send_at: date
     one_at_a_time = store.engine.dialect.name == "sqlite"
     with store.exclusive("send", "sending the digest") if one_at_a_time else nullcontext():
         return _send(config, store, transport, send_at, entries, stop or threading.Event(),
-                     signer)
+                     signer, build_process)
 
 
 def _send(config: Config, store: Store, transport: Transport, send_at: datetime,
-          entries: Sequence[Tagged] | None, stop: threading.Event, signer: Signer
-          ) -> SendReport:
+          entries: Sequence[Tagged] | None, stop: threading.Event, signer: Signer,
+          build_process: bool | None) -> SendReport:
     began = time.monotonic()
     settings = config.digest
     zone = zone_of(config)
@@ -102,47 +100,47 @@ def _send(config: Config, store: Store, transport: Transport, send_at: datetime,
     subscribers = {sid: (spec, token) for sid, spec, token in store.subscriber_rows("active")}
     store.open_deliveries(issue, [(sid, message_id(settings)) for sid in subscribers],
                           {sid: _same_as(sub) for sid, sub in subscribers.items()})
-    renderer = IssueRenderer(config, frozen, send_at, signer)
-    composer = Composer(settings)
     log.info("issue %s: %d stories; sending to %d subscribers", issue, len(frozen),
              len(subscribers))
-    with holders.run() as me, _Pipeline(transport, stop) as pipe:  # me: this run's name on its rows
-        while batch := store.claim_deliveries(issue, CLAIM_BATCH, holder=me):
+    in_process = len(subscribers) >= PROCESS_FROM if build_process is None else build_process
+    ahead: deque[tuple[list[int], Future[list[Built]]]] = deque()
+    with holders.run() as me, builders(config, stored, send_at, issue, signer,
+                                       process=in_process) as builder:
+        def claim() -> None:  # me: this run's name on its rows
+            batch = store.claim_deliveries(issue, CLAIM_BATCH, holder=me)
+            if not batch:
+                return
             for sid, _, _ in batch:  # opened by another sender after we read the list
                 if sid not in subscribers and (found := store.active_subscriber(sid)):
                     subscribers[sid] = found
             batch.sort(key=lambda row: (_filters_of(subscribers.get(row[0])), row[0]))
-            unsent: list[int] = []
-            marks: list[tuple[int, str, str | None, datetime | None]] = []
-            try:
-                for k, (sid, msg_id, attempts) in enumerate(batch):
-                    if stop.is_set() or pipe.fatal is not None:
-                        unsent = [b[0] for b in batch[k:]]
-                        break
-                    job = _prepare(store, renderer, composer, report, issue,
-                                   subscribers.get(sid), sid, msg_id, attempts)
-                    if job is not None:
-                        pipe.put(job)
-                    for done, exc in pipe.results():
-                        _outcome(store, renderer, report, issue, done, exc, bouncing, marks)
-                    if len(marks) >= MARK_EVERY:
-                        store.mark_deliveries(issue, marks)
-                        marks.clear()
-                for done, exc in pipe.finish():  # the batch's messages in flight end first
-                    _outcome(store, renderer, report, issue, done, exc, bouncing, marks)
-            finally:  # whatever ends the batch, what was sent is marked sent
-                for done, exc in pipe.results():
-                    _outcome(store, renderer, report, issue, done, exc, bouncing, marks)
-                store.mark_deliveries(issue, marks)
-            pipe.raise_crash()
-            unsent += [job.sid for job in pipe.never_sent()]
-            if pipe.fatal is not None:
-                store.release_deliveries(issue, unsent, holder=me)
-                raise pipe.fatal
-            if unsent:
-                store.release_deliveries(issue, unsent, holder=me)
-                report.stopped = True
-                break
+            ahead.append(([sid for sid, _, _ in batch], builder.submit(
+                [Row(sid, msg_id, attempts, subscribers.get(sid))
+                 for sid, msg_id, attempts in batch])))
+
+        claim()
+        try:
+            while ahead:
+                if len(ahead) < AHEAD:
+                    claim()  # the next batch is built while this one is sent
+                ids, building = ahead.popleft()
+                try:
+                    built = building.result()
+                except BaseException:  # nothing of this batch was sent: it goes back too
+                    store.release_deliveries(issue, ids, holder=me)
+                    raise
+                settled, fatal = _deliver(store, transport, settings, report, issue, built,
+                                          bouncing, stop)
+                if settled < len(ids):  # a stop, or the relay refused us: the rest wait
+                    store.release_deliveries(issue, ids[settled:], holder=me)
+                    if fatal is not None:
+                        raise fatal
+                    report.stopped = True
+                    break
+        finally:  # whatever ends the run, rows claimed ahead and not sent go back
+            for ids, building in ahead:
+                building.cancel()
+                store.release_deliveries(issue, ids, holder=me)
     report.seconds = time.monotonic() - began
     log.info("issue %s: sent %d, skipped %d, deferred %d, failed %d (%d bounced) in %.1fs%s",
              issue, report.sent, report.skipped, report.deferred, report.failed,
@@ -164,143 +162,58 @@ def _filters_of(subscriber) -> tuple:
     return (f.authorities, f.regions, f.topics)
 
 
-@dataclass(frozen=True)
-class _Job:
-    """One reader's message, built and waiting to go."""
-
-    sid: int
-    email: str
-    attempts: int
-    msg: Outgoing
-
-
-def _prepare(store: Store, renderer: IssueRenderer, composer: Composer, report: SendReport,
-             issue: str, subscriber, sid: int, msg_id: str, attempts: int) -> _Job | None:
-    """One claimed row: its message to send, or None when the row is settled already
-    (skipped, or no message can be built for it: only that row fails)."""
-    if subscriber is None:  # unsubscribed since the issue opened
-        store.mark_delivery(issue, sid, "skipped", "no longer subscribed")
-        report.skipped += 1
-        return None
-    spec, token = subscriber
-    chosen = renderer.selection(spec.filters)
-    if not worth_sending(chosen, renderer.config):
-        store.mark_delivery(issue, sid, "skipped", "nothing matched")
-        report.skipped += 1
-        return None
-    rendered = renderer.render(chosen, spec.name, token)
+def _deliver(store: Store, transport: Transport, settings: DigestSettings,
+             report: SendReport, issue: str, built: list[Built], bouncing: set[int],
+             stop: threading.Event) -> tuple[int, SendError | None]:
+    """Send one batch's messages in order, writing outcomes a few at a time. Returns how
+    many rows were settled (sent, skipped, failed or deferred): fewer than the batch when
+    a stop was asked for, or when the relay refused us (that error comes back too)."""
+    marks: list[tuple[int, str, str | None, datetime | None]] = []
     try:
-        msg = composer.digest(rendered, key=f"{issue}-{sid}", to=spec.email, name=spec.name,
-                              token=renderer.links(token).unsubscribe, msg_id=msg_id,
-                              fmt=spec.format)
-    except Exception as exc:  # an address or name no message can carry
-        _failed(store, report, issue, sid, spec.email, f"message not built: {exc}",
-                hard=True)
-        return None
-    return _Job(sid, spec.email, attempts, msg)
+        for k, job in enumerate(built):
+            if stop.is_set():  # between two messages, never during one
+                return k, None
+            if job.skipped is not None:
+                marks.append((job.sid, "skipped", job.skipped, None))
+                report.skipped += 1
+                continue
+            if job.failed is not None or job.msg is None:
+                _failed(store, report, issue, job.sid, job.email, job.failed or "no message",
+                        hard=True)
+                continue
+            try:
+                transport.send(job.msg)
+            except SendError as exc:
+                if exc.fatal:
+                    return k, exc
+                _refused(store, settings, report, issue, job, exc, marks)
+            else:
+                marks.append((job.sid, "sent", None, None))
+                report.sent += 1
+                if job.sid in bouncing:
+                    store.clear_hard_failures(job.sid)
+                    bouncing.discard(job.sid)
+            if len(marks) >= MARK_EVERY:
+                store.mark_deliveries(issue, marks)
+                marks.clear()
+        return len(built), None
+    finally:  # whatever ends the batch, what was sent is marked sent
+        store.mark_deliveries(issue, marks)
 
 
-def _outcome(store: Store, renderer: IssueRenderer, report: SendReport, issue: str,
-             job: _Job, exc: SendError | None, bouncing: set[int],
+def _refused(store: Store, settings: DigestSettings, report: SendReport, issue: str,
+             job: Built, exc: SendError,
              marks: list[tuple[int, str, str | None, datetime | None]]) -> None:
-    """How one message went: sent or deferred for a retry (added to ``marks``, written a
-    few at a time), or failed (written now, with the address's hard failures)."""
-    sid = job.sid
-    if exc is not None:
-        delays = renderer.settings.retry_delays
-        if exc.permanent or job.attempts > len(delays):
-            _failed(store, report, issue, sid, job.email, exc.message, hard=exc.permanent)
-            return
-        retry_at = datetime.now(UTC) + timedelta(seconds=delays[job.attempts - 1])
-        marks.append((sid, "deferred", exc.message, retry_at))
-        report.deferred += 1
-        report.errors.append(f"{job.email}: {exc.message}")
+    """A message the server would not take: deferred for a retry while retries are left
+    (added to ``marks``), else failed (written now, with the address's hard failures)."""
+    delays = settings.retry_delays
+    if exc.permanent or job.attempts > len(delays):
+        _failed(store, report, issue, job.sid, job.email, exc.message, hard=exc.permanent)
         return
-    marks.append((sid, "sent", None, None))
-    report.sent += 1
-    if sid in bouncing:
-        store.clear_hard_failures(sid)
-        bouncing.discard(sid)
-
-
-class _Pipeline:
-    """Sends on a thread of its own while the next messages are rendered and built, so the
-    SMTP exchange and sectorwatch's own work overlap. At most DEPTH messages wait; each
-    outcome comes back to the caller's thread, which alone writes to the store. A fatal
-    error (the relay refuses us) stops it: what waits behind it is never sent."""
-
-    def __init__(self, transport: Transport, stop: threading.Event):
-        self.transport, self.stop = transport, stop
-        self.fatal: SendError | None = None
-        self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=DEPTH)
-        self._done: queue.SimpleQueue[tuple[_Job, SendError | None]] = queue.SimpleQueue()
-        self._skipped: list[_Job] = []
-        self._crash: BaseException | None = None
-        self._abandon = False
-        self._thread = threading.Thread(target=self._run, name="sectorwatch-send",
-                                        daemon=True)
-
-    def __enter__(self) -> _Pipeline:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind, *exc) -> None:
-        if kind is not None:  # the caller failed: what waits is not sent unmarked
-            self._abandon = True
-        self._jobs.put(None)
-        self._thread.join()
-
-    def _run(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            try:
-                if self.fatal is not None or self._crash is not None or self._abandon or \
-                        self.stop.is_set():  # a stop ends the run after the message in hand
-                    self._skipped.append(job)
-                    continue
-                try:
-                    self.transport.send(job.msg)
-                except SendError as exc:
-                    if exc.fatal:
-                        self.fatal = exc
-                        self._skipped.append(job)
-                        continue
-                    self._done.put((job, exc))
-                    continue
-                except BaseException as exc:  # a bug: raised in the caller's thread
-                    self._crash = exc
-                    self._skipped.append(job)
-                    continue
-                self._done.put((job, None))
-            finally:
-                self._jobs.task_done()
-
-    def put(self, job: _Job) -> None:
-        self._jobs.put(job)
-
-    def results(self) -> list[tuple[_Job, SendError | None]]:
-        """Outcomes that have come back so far."""
-        out = []
-        while True:
-            try:
-                out.append(self._done.get_nowait())
-            except queue.Empty:
-                return out
-
-    def finish(self) -> list[tuple[_Job, SendError | None]]:
-        """Wait for every message handed over so far; their outcomes."""
-        self._jobs.join()
-        return self.results()
-
-    def raise_crash(self) -> None:
-        """Raise, in the caller's thread, what broke the sending thread (not a SendError:
-        a bug, an interrupt), once the outcomes before it are marked."""
-        if self._crash is not None:
-            raise self._crash
-
-    def never_sent(self) -> list[_Job]:
-        """Messages a fatal error or a stop kept from going (their rows are still ours)."""
-        skipped, self._skipped = self._skipped, []
-        return skipped
+    retry_at = datetime.now(UTC) + timedelta(seconds=delays[job.attempts - 1])
+    marks.append((job.sid, "deferred", exc.message, retry_at))
+    report.deferred += 1
+    report.errors.append(f"{job.email}: {exc.message}")
 
 
 def _failed(store: Store, report: SendReport, issue: str, sid: int, email: str,

@@ -184,9 +184,10 @@ class IssueRenderer:
     def links(self, key: str) -> Links:
         return Links.for_key(self.signer, key)
 
-    def render(self, selection: Selection, name: str, token: str) -> Rendered:
+    def render(self, selection: Selection, name: str, token: str,
+               links: Links | None = None) -> Rendered:
         """The digest for one reader (their name and signed links in place); ``token`` is
-        the subscriber's stored key, signed here."""
+        the subscriber's stored key, signed here unless ``links`` are given."""
         key = (selection.signature, bool(name))
         shared = _lru_get(self._renders, key)
         if shared is None:
@@ -195,7 +196,7 @@ class IssueRenderer:
                             unsubscribe_url=unsubscribe_url(self.settings, UNSUBSCRIBE),
                             env=self.env, views=self.views)
             _lru_put(self._renders, key, shared, RENDER_CACHE)
-        return personalise(shared, name, self.links(token))
+        return personalise(shared, name, links or self.links(token))
 
 
 def _lru_get(cache: OrderedDict, key):

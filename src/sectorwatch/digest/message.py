@@ -4,8 +4,9 @@ Structured headers (addresses, Message-ID, List-Id, List-Unsubscribe) are writte
 printable ASCII only, folded only at their spaces, never as RFC 2047 encoded words (the
 email package encodes a long URL or address into encoded words, which hides
 List-Unsubscribe from mail providers); only a non-ASCII display name is encoded.
-Unstructured ones (Subject, Date) are made by the standard library's email package.
-Headers the same for every reader are made once per run. Bodies are encoded by C codecs
+Date is printable ASCII by construction and written here too. Subject is made by the
+standard library's email package, once per distinct subject. Headers the same for every
+reader are made once per run. Bodies are encoded by C codecs
 (quoted-printable text, base64 HTML): the email package's pure Python encoders cost more
 than everything else in a message put together.
 """
@@ -30,7 +31,8 @@ from sectorwatch.digest.render import Rendered, clean_header_text
 CRLF = b"\r\n"
 LINE = 78  # RFC 5322's advice; a word longer than this stays whole
 MAX_LINE = 998  # RFC 5322's limit for any line
-STRUCTURED = frozenset({"from", "to", "reply-to", "message-id", "list-id", "list-unsubscribe"})
+STRUCTURED = frozenset({"from", "to", "reply-to", "message-id", "list-id", "list-unsubscribe",
+                        "date"})
 _PRINTABLE = re.compile(r"[\x20-\x7e]+")
 _FOLD = re.compile(r"(?<=\S) (?=\S)")  # a single space between words: a safe fold point
 _ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")  # a phrase that needs no quotes
@@ -181,15 +183,23 @@ def header_block(headers: list[tuple[str, str]]) -> bytes:
     """Headers folded for SMTP (CRLF), without the blank line that ends them. Structured
     ones are written by :func:`fold`; the rest by the email package, which encodes
     non-ASCII text. Either way a CR or LF in a value raises ValueError."""
-    out = []
-    for name, value in headers:
-        if name.lower() in STRUCTURED:
-            out.append(fold(name, value))
-        else:
-            msg = EmailMessage(policy=SMTP)
-            msg[name] = value
-            out.append(msg.as_bytes().rstrip(CRLF) + CRLF)
-    return b"".join(out)
+    return b"".join(fold(name, value) if name.lower() in STRUCTURED else _encoded(name, value)
+                    for name, value in headers)
+
+
+@functools.lru_cache(maxsize=1024)
+def _encoded(name: str, value: str) -> bytes:
+    """One unstructured header as the email package writes it (a whole issue's readers
+    mostly share a few subjects, so each is made once)."""
+    msg = EmailMessage(policy=SMTP)
+    msg[name] = value
+    return msg.as_bytes().rstrip(CRLF) + CRLF
+
+
+def _base64_lines(data: bytes) -> bytes:
+    """``data`` in base64, 76 characters a line, each line ended by CRLF."""
+    encoded = base64.b64encode(data)
+    return b"".join(encoded[k:k + 76] + CRLF for k in range(0, len(encoded), 76))
 
 
 def _ascii_domain(domain: str) -> str:
@@ -212,7 +222,7 @@ def mime_body(text: str, html: str | None) -> tuple[bytes, bytes]:
     # '=' never stands twice in quoted-printable or inside base64, so no part can hold
     # this boundary
     boundary = f"==sw-{secrets.token_hex(10)}==".encode()
-    encoded = base64.encodebytes(html.encode("utf-8")).replace(b"\n", CRLF)
+    encoded = _base64_lines(html.encode("utf-8"))
     body = b"".join([
         b"--", boundary, CRLF, text_type, CRLF, plain, CRLF,
         b"--", boundary, CRLF, b'Content-Type: text/html; charset="utf-8"', CRLF,

@@ -26,6 +26,11 @@ LEASE = 600.0
 """Seconds a claimed row is the claimer's: far longer than a batch takes to send, and how
 long rows of a sender that died on another host wait before another sender takes them."""
 
+ANALYZE_FROM = 1000
+"""Rows added at once after which the planner's statistics are renewed. Without them
+SQLite reads "this issue's pending rows" by the claim index to update fifty rows by id,
+a scan that grows with the list; with them it goes by the primary key."""
+
 # pending → sending → sent | deferred (a 4xx: retried at next_attempt_at) | failed | skipped
 
 
@@ -55,6 +60,8 @@ class DeliveryStore(StoreBase):
                     "same_as": keys.get(sid)}
                    for sid, msg_id in rows if sid not in have]
             insert_ignoring(conn, d, new)
+            if len(new) >= ANALYZE_FROM:  # see ANALYZE_FROM
+                conn.exec_driver_sql("ANALYZE deliveries")
             conn.execute(sa.update(d).where(
                 d.c.issue == issue, d.c.status == "deferred",
                 sa.or_(d.c.next_attempt_at.is_(None), d.c.next_attempt_at <= now))
@@ -123,15 +130,18 @@ class DeliveryStore(StoreBase):
             return
         d = t.deliveries
         now = _now()
+        alike: dict[tuple[str, str | None, datetime | None], list[int]] = {}
+        for subscriber_id, status, error, retry_at in marks:
+            alike.setdefault((status, error, retry_at), []).append(subscriber_id)
         sent = 0
-        with self._write() as conn:
-            for subscriber_id, status, error, retry_at in marks:
+        with self._write() as conn:  # one statement per outcome, not per row
+            for (status, error, retry_at), ids in alike.items():
                 changed = conn.execute(
-                    sa.update(d).where(d.c.issue == issue, d.c.subscriber_id == subscriber_id,
+                    sa.update(d).where(d.c.issue == issue, d.c.subscriber_id.in_(ids),
                                        d.c.status != "sent")
                     .values(status=status, last_error=error, next_attempt_at=retry_at,
                             updated_at=now, claimed_by=None, lease_until=None)).rowcount
-                sent += bool(changed) and status == "sent"
+                sent += changed if status == "sent" else 0
             if sent:
                 conn.execute(sa.update(t.issues).where(t.issues.c.key == issue)
                              .values(sent=t.issues.c.sent + sent))
