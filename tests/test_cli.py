@@ -311,8 +311,15 @@ def test_digest_preview_send_and_list_on_fetched_articles(tmp_path, make_site):
     preview = sw("digest", "preview", "--week", week, "--subscriber", "jo@example.org",
                  cwd=tmp_path)
     assert preview.returncode == 0, preview.stderr
-    text = (tmp_path / "preview" / f"digest-{week}.txt").read_text()
+    text = (tmp_path / "preview" / f"digest-{week}-jo@example.org.txt").read_text()
     assert "Ofsted rates Worcestershire" in text and "Roadworks" not in text
+    sw("subscribe", "sam@example.org", cwd=tmp_path)  # another reader's preview: its own file
+    assert sw("digest", "preview", "--week", week, "--subscriber", "sam@example.org",
+              cwd=tmp_path).returncode == 0
+    assert sorted(p.name for p in (tmp_path / "preview").glob("*.html")) == [
+        f"digest-{week}-jo@example.org.html", f"digest-{week}-sam@example.org.html"]
+    assert (tmp_path / "preview" / f"digest-{week}-jo@example.org.txt").read_text() == text
+    sw("unsubscribe", "sam@example.org", cwd=tmp_path)
     first = sw("digest", "send", "--week", week, cwd=tmp_path)
     assert first.returncode == 0 and "sent 1" in first.stdout
     assert sorted(p.suffix for p in (tmp_path / "outbox").iterdir()) == [".eml", ".html"]

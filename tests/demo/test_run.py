@@ -18,6 +18,7 @@ from sectorwatch.tokens import ephemeral_signer
 
 WORCS = "E10000034"
 SECTORWATCH = str(Path(sys.executable).parent / "sectorwatch")
+ROOT = Path(__file__).resolve().parents[2]
 SEED_000 = "/support-to-children-in-care-at-worcestershire-is-improved-says-ofsted/"
 SEED_002 = "/news/17219873.worcestershire-childrens-services-improving-issues-remain-says-ofsted/"
 
@@ -63,6 +64,8 @@ def test_the_demo_writes_each_reader_their_digest(tmp_path):
     assert message["To"].addresses[0].addr_spec == "worcestershire@example.org"
     html = message.get_body(("html",)).get_content()
     assert "Worcester News" in html and "Children First" in html
+    covered = "12–19 November 2018"  # the week as the digest and the README say it
+    assert covered in html and covered in (ROOT / "README.md").read_text(encoding="utf-8")
     others = {i.title for e in entries if WORCS not in e.primary for i in e.story.items}
     assert others and not any(escape(t) in html or t in html for t in others)
     assert fetched >= 30  # every source answered (run_demo returns 1 if one failed)

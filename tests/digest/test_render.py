@@ -122,3 +122,14 @@ def test_the_text_part_has_every_link_the_html_has():
     out = rendered(selection(tagged(1, others=(other,)), tagged(2, url="https://e.org/b")))
     links = {html.unescape(h) for h in re.findall(r'href="([^"]+)"', out.html)}
     assert links and all(link in out.text for link in links)
+
+
+def test_a_week_reads_as_one_range():
+    from sectorwatch.digest.render import span
+
+    def at(y, m, d):
+        return datetime(y, m, d, 8, tzinfo=LONDON)
+
+    assert span(at(2018, 11, 12), at(2018, 11, 19)) == "12–19 November 2018"
+    assert span(at(2018, 10, 29), at(2018, 11, 5)) == "29 October – 5 November 2018"
+    assert span(at(2025, 12, 29), at(2026, 1, 5)) == "29 December 2025 – 5 January 2026"

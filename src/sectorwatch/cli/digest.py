@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from datetime import datetime
@@ -32,6 +33,11 @@ def _send_time(config: Config, week: str | None) -> datetime:
         raise click.BadParameter(str(exc), param_hint="--week") from None
 
 
+def _file_part(email: str) -> str:
+    """An address as part of a file name: each reader's preview has its own file."""
+    return re.sub(r"[^a-z0-9@._-]+", "-", email.strip().lower()).strip(".-")[:80] or "reader"
+
+
 def _stories(n: int) -> str:
     return f"{n} stor{'y' if n == 1 else 'ies'}"
 
@@ -41,7 +47,8 @@ def _stories(n: int) -> str:
 @click.option("--week", metavar="YYYY-Www", help="The issue sent that Monday (default: now).")
 @click.option("--out", type=click.Path(dir_okay=True, path_type=Path), default=Path("preview"),
               show_default=True,
-              help="Folder for the .html and .txt files, or a FILE.html to write.")
+              help="Folder for the .html and .txt files (named for the week and the "
+                   "subscriber), or a FILE.html to write.")
 @click.pass_obj
 def preview(obj: Context, email: str | None, week: str | None, out: Path) -> None:
     """Write the digest's HTML and text to files, send nothing."""
@@ -68,8 +75,9 @@ def preview(obj: Context, email: str | None, week: str | None, out: Path) -> Non
     if out.suffix.lower() in (".html", ".htm"):
         html, text = out, out.with_suffix(".txt")
     else:
-        stem = out / f"digest-{issue_key(send_at, zone_of(config))}"
-        html, text = stem.with_suffix(".html"), stem.with_suffix(".txt")
+        reader = f"-{_file_part(email)}" if email else ""
+        stem = f"digest-{issue_key(send_at, zone_of(config))}{reader}"
+        html, text = out / f"{stem}.html", out / f"{stem}.txt"
     try:
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(rendered.html, encoding="utf-8")

@@ -59,7 +59,19 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
     )
     env.filters["clean"] = clean_header_text
     env.filters["wrap"] = wrap
+    env.filters["span"] = span
     return env
+
+
+def span(start: datetime, end: datetime) -> str:
+    """Two dates as a range, saying the month and year once where they are shared:
+    '12–19 November 2018', '29 October – 5 November 2018',
+    '29 December 2025 – 5 January 2026'."""
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{end:%-d %B %Y}"
+    if start.year == end.year:
+        return f"{start:%-d %B} – {end:%-d %B %Y}"
+    return f"{start:%-d %B %Y} – {end:%-d %B %Y}"
 
 
 @functools.lru_cache(maxsize=8192)
