@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from sectorwatch.config import load_config
 from tests.conftest import FAST_FETCH, LOREM, article_html, rss
 
 
@@ -228,13 +230,15 @@ def test_articles_filter_by_authority_region_topic_and_retag(tmp_path, make_site
     table = sw("articles", cwd=tmp_path).stdout
     assert "Worcestershire" in table and "fostering" in table
 
-    # A new topic in the config: retag finds it without fetching anything again.
+    # A new topic in the config, added to the shipped ones: retag finds it without
+    # fetching anything again, and changes nothing else.
     site.stop()
     with (tmp_path / "config.yaml").open("a") as f:
         f.write("topics:\n  - {slug: allowances, label: Allowances, phrases: {allowance: 8}}\n")
     result = sw("retag", cwd=tmp_path)
-    assert result.returncode == 0 and "2 articles re-tagged: 2 changed" in result.stdout
+    assert result.returncode == 0 and "2 articles re-tagged: 1 changed" in result.stdout
     assert titles("--topic", "allowances") == {"Kent foster carers"}
+    assert titles("--topic", "inspection") == {"Ofsted rates Worcestershire"}
 
 
 def test_subscribe_list_export_import_unsubscribe(tmp_path):
@@ -392,3 +396,82 @@ def test_binary_input_and_an_absurd_age_get_answers_not_tracebacks(tmp_path):
     old = sw("articles", "--since", "99999999999d", cwd=tmp_path)
     assert old.returncode == 2 and "reaches back before the year 1" in old.stderr
     assert "Traceback" not in old.stderr
+
+
+def test_the_run_table_fits_80_columns_and_says_why_a_source_is_partial():
+    from rich.console import Console
+
+    from sectorwatch.cli.fetching import summary_table
+    from sectorwatch.config import load_config
+    from sectorwatch.pipeline import RunReport, SourceReport
+
+    report = RunReport(7, [
+        SourceReport("childrenfirst-news", "partial", 3, 12, 2, 18, 4.2,
+                     error="HTTP 500 from https://www.childrenfirst.news/x"),
+        SourceReport("ofsted-news-govuk-feed", "failed", 0, 0, 0, 1, 0.3,
+                     error="timed out after 20s")])
+    console = Console(width=80, record=True)
+    console.print(summary_table(report, load_config(None)))
+    lines = console.export_text().splitlines()
+    header = next(line for line in lines if "source" in line)
+    assert header.split() == ["source", "status", "new", "known", "failed", "requests", "time"]
+    assert all(len(line) <= 80 for line in lines)
+    text = " ".join(lines)
+    assert "childrenfirst-news: 2 articles failed, 15 stored or known; last: HTTP 500" in text
+    assert "ofsted-news-govuk-feed: timed out after 20s" in text
+
+
+def test_config_check_refuses_a_database_whose_driver_is_not_installed(tmp_path):
+    mine = tmp_path / "config.yaml"
+    mine.write_text('database_url: "mysql+pymysql://reader@127.0.0.1/news"\nsources: []\n')
+    result = sw("config", "check", cwd=tmp_path)
+    assert result.returncode == 2 and "OK" not in result.stdout
+    assert "database_url: the mysql+pymysql driver is not installed" in result.stderr
+    mine.write_text('database_url: "postgres-ish://x"\nsources: []\n')
+    assert sw("config", "check", cwd=tmp_path).returncode == 2
+
+
+def test_config_check_warns_of_settings_left_on_the_example_domain(tmp_path):
+    mine = tmp_path / "config.yaml"
+    mine.write_text('digest:\n  from_address: "News <digest@news.council.gov.uk>"\n'
+                    '  reply_to: "digest@news.council.gov.uk"\nsources: []\n')
+    result = sw("config", "check", cwd=tmp_path)
+    assert result.returncode == 0 and "OK" in result.stdout
+    warned = [line.split()[1] for line in result.stderr.splitlines()
+              if line.startswith("warning:")]
+    assert warned == ["digest.list_id", "digest.base_url", "digest.unsubscribe_mailto",
+                      "fetch.user_agent"]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert sw("config", "check", cwd=plain).stderr == ""  # all on the example: no nagging
+
+
+def test_config_check_says_how_the_topics_differ_from_the_shipped_list(tmp_path):
+    (tmp_path / "config.yaml").write_text("""sources: []
+topics:
+  - {slug: kent-fostering, label: Kent fostering, phrases: {fostering allowance: 3}}
+  - {slug: inspection, label: Inspections}
+""")
+    out = sw("config", "check", cwd=tmp_path).stdout
+    shipped = len(load_config(None).topics)
+    assert f"topics: {shipped + 1} (added kent-fostering; changed inspection)" in out
+
+
+def test_a_command_says_when_it_creates_a_new_database(tmp_path):
+    first = sw("articles", cwd=tmp_path)
+    assert first.returncode == 0
+    assert first.stderr.startswith(f"note: creating a new database data{os.sep}sectorwatch.db "
+                                   "(config: the built-in config (no --config")
+    assert sw("articles", cwd=tmp_path).stderr == ""  # the second time it exists
+
+
+def test_a_hint_holding_a_command_is_never_wrapped(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SECTORWATCH_SECRET", "SECTORWATCH_CONFIG")}
+    result = subprocess.run([sys.executable, "-m", "sectorwatch.cli", "serve"], cwd=tmp_path,
+                            env={**env, "COLUMNS": "80"}, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    [hint] = [line for line in result.stderr.splitlines() if "hint:" in line]
+    assert hint.strip() == ("hint: make one with: export SECTORWATCH_SECRET=\"$(python3 -c "
+                            "'import secrets; print(secrets.token_urlsafe(32))')\"")

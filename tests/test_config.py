@@ -14,6 +14,7 @@ from sectorwatch.config import (
     default_config_text,
     load_config,
     parse_config,
+    topic_changes,
 )
 from sectorwatch.sources import REGISTRY
 from sectorwatch.sources.base import ExtractRules
@@ -167,8 +168,46 @@ def test_the_shipped_taxonomy_is_used_when_a_config_has_no_topics(tmp_path):
     mine = tmp_path / "c.yaml"
     mine.write_text("sources: []\n")
     assert load_config(mine).topics == shipped
-    mine.write_text("topics:\n  - {slug: ofsted, label: Ofsted, phrases: {ofsted: 3}}\n")
+    mine.write_text("topics:\n  - {slug: ofsted, label: Ofsted, phrases: {ofsted: 3}}\n"
+                    "replace_topics: true\n")
     assert [t.slug for t in load_config(mine).topics] == ["ofsted"]
+
+
+def test_a_config_adds_changes_and_removes_single_topics(tmp_path):
+    shipped = {t.slug: t for t in load_config(None).topics}
+    mine = tmp_path / "c.yaml"
+    mine.write_text("""topics:
+  - slug: kent-fostering
+    label: Kent fostering
+    phrases: {fostering allowance: 3, foster carers: 2}
+  - {slug: inspection, label: Inspections}
+  - {slug: exploitation, remove: true}
+""")
+    config = load_config(mine)
+    topics = {t.slug: t for t in config.topics}
+    assert list(topics)[-1] == "kent-fostering" and "exploitation" not in topics
+    assert len(topics) == len(shipped)  # one added, one removed
+    assert topics["inspection"].label == "Inspections"
+    assert topics["inspection"].phrases == shipped["inspection"].phrases  # only the label
+    assert topics["care-leavers"] == shipped["care-leavers"]
+    assert topic_changes(config) == {"added": ["kent-fostering"], "changed": ["inspection"],
+                                     "removed": ["exploitation"]}
+
+
+def test_topic_changes_that_cannot_apply_are_named_with_their_line():
+    found = problems("""topics:
+  - {slug: fostring, label: Fostering}
+  - {slug: nothing-here, remove: true}
+  - {slug: inspection, phrase: {ofsted: 3}}
+  - {slug: care-leavers, label: A}
+  - {slug: care-leavers, label: B}
+""")
+    by_path = {p.path: p for p in found}
+    assert by_path["topics[0]"].line == 2 and "needs a label and phrases" in \
+        by_path["topics[0]"].message and "'fostering'" in by_path["topics[0]"].hint
+    assert "no shipped topic 'nothing-here'" in by_path["topics[1].remove"].message
+    assert by_path["topics[2].phrase"].hint == "did you mean 'phrases'?"
+    assert by_path["topics[4].slug"].line == 6 and "twice" in by_path["topics[4].slug"].message
 
 
 def test_topic_phrases_need_numeric_weights():

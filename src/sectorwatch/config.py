@@ -70,6 +70,18 @@ class TopicSettings(Settings):
     exclude: tuple[str, ...] = Field((), description="Phrases that score nothing here.")
 
 
+class TopicChange(Settings):
+    """One entry of a config's ``topics:``: a topic added to the shipped list, or a change
+    to a shipped one (the settings given replace the shipped ones), or its removal."""
+
+    slug: SourceId = Field(description="A shipped topic's slug to change, or a new one.")
+    label: str | None = Field(None, description="What readers see.")
+    phrases: dict[str, float] | None = Field(
+        None, description="Phrase → weight; replaces the shipped topic's phrases.")
+    exclude: tuple[str, ...] | None = Field(None, description="Phrases that score nothing.")
+    remove: bool = Field(False, description="Drop this shipped topic.")
+
+
 class TaggingSettings(Settings):
     """How articles are tagged."""
 
@@ -304,6 +316,9 @@ class Config(Settings):
                                        description="What `sectorwatch run` does when.")
     web: WebSettings = Field(default_factory=WebSettings, description="`sectorwatch serve`.")
     topics: tuple[TopicSettings, ...] = Field((), description="The topic taxonomy.")
+    replace_topics: bool = Field(
+        False, description="Use exactly the topics listed, not the shipped list with them "
+                           "added or changed.")
 
     def source(self, source_id: str) -> SourceBase:
         for src in self.sources:
@@ -394,8 +409,8 @@ def parse_config(text: str, filename: str) -> Config:
     if not isinstance(data, dict):
         raise ConfigError([Problem(filename, "", "the file must be a mapping of settings", 1)])
     problems.extend(_duplicate_ids(data, lines, filename))
-    if "topics" not in data and filename != BUILT_IN:
-        data["topics"] = default_topics()  # a config without topics uses the shipped list
+    if filename != BUILT_IN:
+        problems.extend(_merge_topics(data, lines, filename))
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -507,6 +522,84 @@ def _scalar(node: yaml.Node, path: tuple[Any, ...], file: str) -> Any:
                                    node.start_mark.line + 1)]) from None
 
 
+def _merge_topics(data: dict, lines: dict, file: str) -> Iterator[Problem]:
+    """A config's ``topics:`` applied to the shipped list (in ``data``, in place): a new
+    slug is added at the end, a shipped one changed by the settings given, ``remove: true``
+    drops one. With ``replace_topics: true`` the list is taken as it is; with no
+    ``topics:`` the shipped list stands."""
+    changes = data.get("topics")
+    if data.get("replace_topics") is True and changes is not None:
+        return
+    shipped = {t["slug"]: dict(t) for t in default_topics()}
+    data["topics"] = list(shipped.values())
+    if changes is None:
+        return
+    if not isinstance(changes, list):
+        yield Problem(file, "topics", "use a YAML list of topics", lines.get(("topics",)),
+                      "each entry: slug, and label, phrases, exclude or remove: true")
+        return
+    merged = dict(shipped)
+    seen: set[str] = set()
+    for i, entry in enumerate(changes):
+        try:
+            change = TopicChange.model_validate(entry)
+        except ValidationError as exc:
+            for err in exc.errors():
+                err["loc"] = ("topics", i, *err["loc"])
+                yield _problem(err, data, lines, file)
+            continue
+        slug, line = change.slug, lines.get(("topics", i)) or lines.get(("topics",))
+        if slug in seen:
+            yield Problem(file, f"topics[{i}].slug", f"topic {slug!r} is listed twice", line,
+                          "give each topic once, with every change to it")
+            continue
+        seen.add(slug)
+        given = change.model_dump(exclude={"slug", "remove"}, exclude_none=True)
+        if change.remove:
+            if slug not in shipped:
+                close = difflib.get_close_matches(slug, list(shipped), n=1)
+                yield Problem(file, f"topics[{i}].remove", f"no shipped topic {slug!r} to remove",
+                              line, f"did you mean {close[0]!r}?" if close else
+                              f"shipped topics: {', '.join(shipped)}")
+            merged.pop(slug, None)
+        elif slug in shipped:
+            merged[slug] = {**shipped[slug], **given}
+        elif "label" in given and "phrases" in given:
+            merged[slug] = {"slug": slug, **given}
+        else:
+            close = difflib.get_close_matches(slug, list(shipped), n=1)
+            yield Problem(file, f"topics[{i}]", f"new topic {slug!r} needs a label and phrases",
+                          line, f"or did you mean the shipped {close[0]!r}?" if close else
+                          "a shipped topic is changed by giving its slug")
+    data["topics"] = list(merged.values())
+
+
+_EXAMPLE = re.compile(r"(?:^|[.@/])example\.(?:org|com|net)\b|\.example\b", re.IGNORECASE)
+
+
+def placeholders(config: Config) -> list[tuple[str, str]]:
+    """Settings still naming the example domain once ``from_address`` is a real one:
+    (path, value). Mail would go out saying it comes from one domain, with replies,
+    unsubscribes and the crawler's contact going to another."""
+    if _EXAMPLE.search(config.digest.from_address):
+        return []
+    d = config.digest
+    named = [("digest.reply_to", d.reply_to), ("digest.list_id", d.list_id),
+             ("digest.base_url", d.base_url),
+             ("digest.unsubscribe_mailto", d.unsubscribe_mailto),
+             ("fetch.user_agent", config.fetch.user_agent)]
+    return [(path, value) for path, value in named if _EXAMPLE.search(value)]
+
+
+def topic_changes(config: Config) -> dict[str, list[str]]:
+    """How a config's topics differ from the shipped list: slugs added, changed, removed."""
+    shipped = {t["slug"]: TopicSettings.model_validate(t) for t in default_topics()}
+    ours = {t.slug: t for t in config.topics}
+    return {"added": [s for s in ours if s not in shipped],
+            "changed": [s for s in ours if s in shipped and ours[s] != shipped[s]],
+            "removed": [s for s in shipped if s not in ours]}
+
+
 def _duplicate_ids(data: dict, lines: dict, file: str) -> Iterator[Problem]:
     seen: dict[str, int] = {}
     sources = data.get("sources")
@@ -596,6 +689,9 @@ def _known_keys(loc: Sequence[Any], data: dict) -> list[str]:
         field = model.model_fields.get(part)
         if field is None:
             return []
+        if model is Config and part == "topics" and data.get("replace_topics") is not True:
+            model = TopicChange
+            continue
         if model is Config and part == "sources":
             kind = _get(data, [*list(loc[:i + 2]), "type"])
             model = REGISTRY[kind].settings if kind in REGISTRY else SourceBase

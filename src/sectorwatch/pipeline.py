@@ -267,7 +267,8 @@ def run_source(source: SourceBase, config: Config, store: Store, client: HttpCli
     # the next poll's 304 would hide links whose articles still deserve another try.
     if not retry_later:
         store.save_validators(discovery.validated)
-    report.status = "partial" if report.failed else report.status
+    if report.failed:
+        report.status, report.error = "partial", last_error  # the last article's failure
     report.next_poll_at = started + timedelta(seconds=interval)
     store.source_succeeded(source.id, started, report.next_poll_at, last_error)
     return _finish(report, fetcher, t0, progress, source)

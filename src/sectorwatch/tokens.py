@@ -101,8 +101,8 @@ def signer_from_env(name: str, previous: str | None = None,
     if not value:
         raise SecretError(
             f"the environment variable {name} must hold the secret that signs subscriber "
-            f"links (at least {MIN_SECRET} characters); make one with: python3 -c "
-            "'import secrets; print(secrets.token_urlsafe(32))'")
+            f"links (at least {MIN_SECRET} characters)", hint=f"make one with: export "
+            f"{name}=\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')\"")
     if len(value) < MIN_SECRET:
         raise SecretError(f"the secret in {name} is {len(value)} characters; it must be at "
                           f"least {MIN_SECRET}")

@@ -49,7 +49,8 @@ def main() -> None:
         exc.show()
         sys.exit(EXIT_USAGE)
     except SectorwatchError as exc:
+        # soft_wrap: a hint's command stays on one line, to be pasted as it is
         errors.print(f"[red]error[/]: {escape(str(exc))}" +
-                     (f"\n  hint: {escape(exc.hint)}" if exc.hint else ""))
+                     (f"\n  hint: {escape(exc.hint)}" if exc.hint else ""), soft_wrap=True)
         # A site or mailbox that failed us is a failure (1), not a usage error (2).
         sys.exit(EXIT_FAILED if exc.failure else EXIT_USAGE)

@@ -11,16 +11,18 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
 import click
-from rich.console import JustifyMethod
+from rich import box
+from rich.console import Group, JustifyMethod
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from sectorwatch.cli.root import EXIT_FAILED, EXIT_OK, Context, cli, console, errors, when
 from sectorwatch.config import Config
 from sectorwatch.store import SourceHealth
 
 if TYPE_CHECKING:
-    from sectorwatch.pipeline import RunReport
+    from sectorwatch.pipeline import RunReport, SourceReport
 
 
 @cli.command()
@@ -95,30 +97,47 @@ def end_by_signal(signum: int) -> NoReturn:
     sys.exit(128 + signum)  # only if the signal could not end us
 
 
-def summary_table(report: RunReport, config: Config) -> Table:
-    table = Table(title=f"Run {report.run_id}", title_justify="left")
+def summary_table(report: RunReport, config: Config) -> Group:
+    """The run's table, a row per source, and under it a line per source with something
+    to say (why it failed, what part failed, when it is due). Notes sit under the table,
+    not in a column, so that at 80 columns no header word or number is broken."""
+    table = Table(title=f"Run {report.run_id}", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("source", "left"), ("status", "left"), ("new", "right"), ("known", "right"),
-        ("failed", "right"), ("requests", "right"), ("time", "right"), ("note", "left"))
+        ("failed", "right"), ("requests", "right"), ("time", "right"))
     for name, justify in columns:
-        table.add_column(name, justify=justify, overflow="fold", no_wrap=name == "source")
+        table.add_column(name, justify=justify, no_wrap=True, min_width=len(name),
+                         overflow="ellipsis" if name == "source" else "fold",
+                         ratio=1 if name == "source" else None)
     colours = {"ok": "green", "not_modified": "green", "partial": "yellow", "failed": "red",
                "stopped": "yellow", "busy": "yellow"}
+    notes = []
     for r in report.sources:
-        note = r.error or ""
-        if r.status == "skipped" and r.next_poll_at:
-            note = f"not due until {when(r.next_poll_at)} (use --force)"
-        elif r.status == "not_modified":
-            note = "unchanged (304)"
-        elif r.status == "busy":
-            note = "another fetch is polling its host; left due for the next run"
         status = f"[{colours.get(r.status, 'dim')}]{r.status}[/]"
         table.add_row(escape(r.source_id), status, str(r.new), str(r.known), str(r.failed),
-                      str(r.requests), f"{r.seconds:.1f}s", escape(note))
+                      str(r.requests), f"{r.seconds:.1f}s")
+        if note := _note(r):
+            notes.append(Text.assemble((r.source_id, "bold"), ": ", note))
     table.add_section()
     table.add_row("total", "", str(report.total("new")), str(report.total("known")),
-                  str(report.total("failed")), str(report.total("requests")), "", "")
-    return table
+                  str(report.total("failed")), str(report.total("requests")), "")
+    return Group(table, *notes)
+
+
+def _note(r: SourceReport) -> str:
+    """What a source's row leaves unsaid, in a few words ('' for a plain success)."""
+    if r.status == "skipped" and r.next_poll_at:
+        return f"not due until {when(r.next_poll_at)} (use --force)"
+    if r.status == "not_modified":
+        return "unchanged (304)"
+    if r.status == "busy":
+        return "another fetch is polling its host; left due for the next run"
+    if r.status == "partial":
+        n = r.failed
+        return (f"{n} article{'s' * (n != 1)} failed, {r.new + r.known} stored or known; "
+                f"last: {r.error or 'rerun with -v for each'}")
+    return r.error or ""
 
 
 @cli.command()

@@ -12,6 +12,7 @@ from rich.console import Console
 from sectorwatch import __version__
 from sectorwatch.config import Config, load_config, resolve_path
 from sectorwatch.store import Store
+from sectorwatch.store.db import new_file
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 console = Console()
@@ -23,10 +24,23 @@ class Context:
         self.config_path = resolve_path(config_path)
         self.verbose = verbose
 
+    @property
+    def config_source(self) -> str:
+        """Which config is in use, as a reader would look for it."""
+        return str(self.config_path) if self.config_path else (
+            "the built-in config (no --config, $SECTORWATCH_CONFIG or ./config.yaml)")
+
     def config(self) -> Config:
         return load_config(self.config_path)
 
     def store(self, config: Config) -> Store:
+        """The store, saying so when this creates it: a first run, or a config or folder
+        other than the one meant, shows here rather than as an empty list."""
+        created = new_file(config.database_url)
+        if created is not None:
+            errors.print(f"note: creating a new database {created} (config: "
+                         f"{self.config_source})", highlight=False, markup=False,
+                         soft_wrap=True)
         return Store.open(config.database_url)
 
 

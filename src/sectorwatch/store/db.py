@@ -54,6 +54,40 @@ class SourceHealth:
     next_poll_at: datetime | None
 
 
+DRIVER_HINTS = {"postgresql": "pip install 'sectorwatch[postgres]' (psycopg 3); the URL "
+                               "starts postgresql+psycopg://"}
+
+
+def url_problem(url: str) -> tuple[str, str] | None:
+    """Why ``url`` cannot open a store, without connecting: (the problem, a hint), or None.
+    A URL SQLAlchemy cannot read, a database it does not know, a driver not installed."""
+    try:
+        parsed = make_url(url)
+        dialect = parsed.get_dialect()
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
+        return str(exc), "see https://docs.sqlalchemy.org/en/20/core/engines.html"
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        backend = parsed.get_backend_name()
+        return (f"the {parsed.drivername} driver is not installed ({exc})",
+                DRIVER_HINTS.get(backend, f"install the Python driver for {backend}"))
+    return None
+
+
+def new_file(url: str) -> Path | None:
+    """The SQLite file ``url`` names if it does not exist yet (opening it creates it)."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    path = Path(database).expanduser()
+    return None if path.exists() else path
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
