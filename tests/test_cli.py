@@ -475,3 +475,43 @@ def test_a_hint_holding_a_command_is_never_wrapped(tmp_path):
     [hint] = [line for line in result.stderr.splitlines() if "hint:" in line]
     assert hint.strip() == ("hint: make one with: export SECTORWATCH_SECRET=\"$(python3 -c "
                             "'import secrets; print(secrets.token_urlsafe(32))')\"")
+
+
+def test_articles_show_one_article_with_its_evidence_and_raw_page(tmp_path, make_site):
+    site = make_site()
+    title = "Ofsted rates Worcestershire [bold]good[/bold]"  # markup in a title stays text
+    site.route("/feed", rss(site.base, [("/news/w", title)]), "application/rss+xml")
+    page = article_html(title, SEED_004.split("\n\n"))
+    site.route("/news/w", page)
+    (tmp_path / "config.yaml").write_text(
+        f'database_url: "sqlite:///{tmp_path}/sw.db"\n{FAST_FETCH}\nsources:\n'
+        f"  - {{id: s, type: feed, url: '{site.base}/feed'}}\n")
+    assert sw("fetch", cwd=tmp_path).returncode == 0
+    [listed] = json.loads(sw("articles", "--format", "json", cwd=tmp_path).stdout)
+    ident = str(listed["id"])
+    assert ident in sw("articles", cwd=tmp_path).stdout.split()  # the table shows ids
+
+    shown = sw("articles", "show", ident, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    out = shown.stdout
+    assert out.startswith(f"#{ident}  {title}\n") and f"{site.base}/news/w" in out
+    assert "authority   E10000034  Worcestershire (primary" in out
+    assert "topic       inspection" in out and listed["text"][:60] in out
+    assert "evidence" not in out
+
+    explained = sw("articles", "show", ident, "--explain", "--raw", "page.html", cwd=tmp_path)
+    assert "evidence, tagging the stored text again by the current config:" in explained.stdout
+    assert "differs" not in explained.stdout  # stored tags are what the config gives
+    assert "[Worcestershire" in explained.stdout and "topic inspection (" in explained.stdout
+    assert (tmp_path / "page.html").read_bytes() == page.encode()
+    assert "sectorwatch extract page.html --url" in explained.stderr
+
+    data = json.loads(sw("articles", "show", ident, "--explain", "--format", "json",
+                         cwd=tmp_path).stdout)
+    assert data["raw_page"]["bytes"] == len(page.encode()) and data["title"] == title
+    assert data["explain"]["same_as_stored"] is True
+    assert data["explain"]["topics"][0]["evidence"]
+
+    missing = sw("articles", "show", "999", cwd=tmp_path)
+    assert missing.returncode == 2 and "no article 999 is stored" in missing.stderr
+    assert "sectorwatch articles" in missing.stderr

@@ -6,9 +6,12 @@ import dataclasses
 import json
 import re
 import sys
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -20,7 +23,7 @@ from sectorwatch.store.records import StoredArticle
 from sectorwatch.tag import Tags
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--since", metavar="WHEN", help="A date (2026-11-01) or an age (7d, 12h).")
 @click.option("--source", "source_id", metavar="ID", help="Only this source.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
@@ -32,11 +35,14 @@ from sectorwatch.tag import Tags
               help="Only articles with this topic (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
-@click.pass_obj
-def articles(obj: Context, since: str | None, source_id: str | None, limit: int,
+@click.pass_context
+def articles(ctx: click.Context, since: str | None, source_id: str | None, limit: int,
              authorities: tuple[str, ...], regions: tuple[str, ...], topics: tuple[str, ...],
              fmt: str) -> None:
-    """List stored articles, newest first."""
+    """List stored articles, newest first (`articles show ID`: one of them in full)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Context = ctx.obj
     config = obj.config()
     since_at = parse_since(since) if since else None
     unknown_topics = set(topics) - {t.slug for t in config.topics}
@@ -54,16 +60,121 @@ def articles(obj: Context, since: str | None, source_id: str | None, limit: int,
     if fmt == "json":
         click.echo(json.dumps([_article_json(r) for r in rows], indent=2, ensure_ascii=False))
         return
-    table = Table()
-    for name in ("published", "source", "title", "about", "topics"):
-        table.add_column(name, overflow="fold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=True)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("published", no_wrap=True)
+    table.add_column("source", no_wrap=True, overflow="ellipsis", max_width=16)
+    table.add_column("title", ratio=3, overflow="fold")
+    table.add_column("about · topics", ratio=2, min_width=17, overflow="fold")
     for r in rows:
         tags = r.tags or Tags()
         about = ", ".join(a.name for a in tags.authorities if a.role == "primary")
-        table.add_row(when(r.published_at) if r.published_at else "?", escape(r.source_id),
+        table.add_row(str(r.id), f"{r.published_at:%Y-%m-%d}" if r.published_at else "?",
+                      escape(r.source_id),
                       escape(r.title) + (" [dim](truncated)[/]" if r.truncated else ""),
-                      escape(about), ", ".join(t.slug for t in tags.topics))
+                      " · ".join(part for part in (escape(about), ", ".join(
+                          t.slug for t in tags.topics)) if part))
     console.print(table)
+
+
+@articles.command("show")
+@click.argument("article_id", type=int, metavar="ID")
+@click.option("--explain", is_flag=True,
+              help="Tag the stored text again by the current config and show the evidence "
+                   "behind each tag.")
+@click.option("--raw", "raw_out", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Also write the raw page as it was fetched to FILE.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_obj
+def show(obj: Context, article_id: int, explain: bool, raw_out: Path | None, fmt: str) -> None:
+    """One stored article in full: what was read from the page, its tags (and with
+    --explain the evidence for each), and the raw page it came from."""
+    config = obj.config()
+    with obj.store(config) as store:
+        found = store.article(article_id)
+        if found is None:
+            raise SectorwatchError(f"no article {article_id} is stored",
+                                   hint="`sectorwatch articles` lists them with their ids")
+        raw = store.raw_page(article_id)
+    if raw_out is not None:
+        try:
+            raw_out.write_bytes(raw)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {raw_out}: {exc.strerror or exc}"
+                                       ) from None
+    explained = None
+    if explain:
+        from sectorwatch.tag import Tagger
+
+        explained = Tagger.from_config(config).tag(found.title, found.text,
+                                                   found.when.date())
+    if fmt == "json":
+        out = _article_json(found)
+        out["raw_page"] = {"url": found.raw_url, "content_type": found.raw_content_type,
+                           "bytes": len(raw)}
+        if explained is not None:
+            out["explain"] = explained.as_dict(True)
+            out["explain"]["same_as_stored"] = \
+                explained.as_dict() == (found.tags or Tags()).as_dict()
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    console.print(_article_text(found, len(raw), explained), soft_wrap=True, markup=False,
+                  highlight=False)
+    if raw_out is not None:
+        errors.print(f"raw page written to {escape(str(raw_out))}; try: sectorwatch extract "
+                     f"{escape(str(raw_out))} --url {escape(found.raw_url or found.url)}",
+                     soft_wrap=True, highlight=False)
+
+
+def _article_text(r: StoredArticle, raw_bytes: int, explained: Tags | None) -> str:
+    """`articles show` as text: the facts, the tags (or the evidence), then the text."""
+    lines = [f"#{r.id}  {r.title}", f"url         {r.url}", f"source      {r.source_id}",
+             f"published   {when(r.published_at) if r.published_at else 'unknown'} (from "
+             f"{r.published_signal})   first seen {when(r.first_seen_at)}",
+             f"words       {r.word_count}" + ("   truncated (a wall cut it short)"
+                                              if r.truncated else "")
+             + (f"   by {r.author}" if r.author else ""),
+             f"raw page    {r.raw_url or r.url}  {r.raw_content_type or '?'}, "
+             f"{raw_bytes:,} bytes"]
+    tags = r.tags or Tags()
+    for a in tags.authorities:
+        lines.append(f"authority   {a.code}  {a.name} ({a.role}, {a.mentions}×"
+                     f"{', in title' if a.in_title else ''})")
+    for t in tags.topics:
+        lines.append(f"topic       {t.slug} ({t.score:g})")
+    for j in tags.judgements:
+        lines.append(f"judgement   {j.authority or '-'}  {j.grade or '-'}  {j.scope}  {j.kind}"
+                     f"  {j.date or ''}{'  past' if j.past else ''}".rstrip())
+    if explained is not None:
+        lines += ["", "evidence, tagging the stored text again by the current config"
+                  + ("" if explained.as_dict() == tags.as_dict() else
+                     " (it differs from the stored tags: `sectorwatch retag` updates them)")
+                  + ":"]
+        whole = f"{r.title}\n\n{r.text}"
+        for item in explained.as_dict(True)["authorities"]:
+            lines.append(f"  authority {item['code']} {item['name']} ({item['role']}):")
+            lines += [f"    {_around(whole, pos, phrase)}" for phrase, pos in item["evidence"]]
+        for item in explained.as_dict(True)["topics"]:
+            phrases = Counter(phrase.lower() for phrase, _ in item["evidence"])
+            lines.append(f"  topic {item['slug']} ({item['score']:g}): " + ", ".join(
+                f"{phrase}" + (f" ×{n}" if n > 1 else "") for phrase, n in phrases.items()))
+        for item in explained.as_dict(True)["judgements"]:
+            phrase, pos = item["evidence"]
+            lines.append(f"  judgement {item['authority'] or '-'} {item['grade'] or '-'} "
+                         f"{item['scope']}: {_around(whole, pos, phrase)}")
+    lines += ["", r.text]
+    return "\n".join(lines)
+
+
+def _around(text: str, pos: int, phrase: str, width: int = 40) -> str:
+    """A phrase in the words around it, on one line: '…rated [inadequate] by Ofsted…'."""
+    start, end = max(0, pos - width), min(len(text), pos + len(phrase) + width)
+    before = " ".join(text[start:pos].split())
+    after = " ".join(text[pos + len(phrase):end].split())
+    gap = "" if after[:1] in ",.;:!?'\")’”" else " "
+    return (f"{'…' if start else ''}{before}{' ' if before else ''}"
+            f"[{text[pos:pos + len(phrase)]}]{gap}{after}{'…' if end < len(text) else ''}")
 
 
 MAX_TAG_INPUT = 5_000_000

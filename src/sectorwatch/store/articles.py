@@ -103,6 +103,15 @@ class ArticleStore(TagStore):
         tags = self.tags_for([r.id for r in rows]) if with_tags else {}
         return [record(StoredArticle, r, tags=tags.get(r.id)) for r in rows]
 
+    def article(self, article_id: int) -> StoredArticle | None:
+        """One article with its tags (without its raw page); None if there is none."""
+        cols = [c for c in t.articles.c if c.name != "raw_gzip"]
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(*cols).where(t.articles.c.id == article_id)).first()
+        if row is None:
+            return None
+        return record(StoredArticle, row, tags=self.tags_for([article_id]).get(article_id))
+
     def raw_page(self, article_id: int) -> bytes:
         with self.engine.connect() as conn:
             blob: bytes = conn.execute(sa.select(t.articles.c.raw_gzip)
