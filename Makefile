@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-postgres lint bench fuzz clean
+.PHONY: demo test test-postgres lint bench fuzz clean install uninstall
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sectorwatch needs Python 3.11 or newer (set PYTHON=...)")'
@@ -43,6 +43,18 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/tagging.py
 	$(BIN)/python benchmarks/digest.py
 	$(BIN)/python benchmarks/scale.py
+
+# `sectorwatch` on PATH: the checkout's .venv command linked into PREFIX/bin (~/.local/bin
+# by default, on PATH in most shells' profiles). The checkout stays where it is.
+PREFIX ?= $(HOME)/.local
+install: $(STAMP)
+	mkdir -p $(PREFIX)/bin
+	ln -sf $(CURDIR)/$(BIN)/sectorwatch $(PREFIX)/bin/sectorwatch
+	@echo "installed: $(PREFIX)/bin/sectorwatch ($$($(PREFIX)/bin/sectorwatch --version))"
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "$(PREFIX)/bin is not on your PATH; add it, e.g.: echo 'export PATH=\"$(PREFIX)/bin:\$$PATH\"' >> ~/.profile";; esac
+
+uninstall:
+	rm -f $(PREFIX)/bin/sectorwatch
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache build src/*.egg-info

@@ -515,3 +515,23 @@ def test_articles_show_one_article_with_its_evidence_and_raw_page(tmp_path, make
     missing = sw("articles", "show", "999", cwd=tmp_path)
     assert missing.returncode == 2 and "no article 999 is stored" in missing.stderr
     assert "sectorwatch articles" in missing.stderr
+
+
+def test_the_demo_names_the_command_as_it_can_be_run_again(tmp_path, monkeypatch):
+    from sectorwatch.cli.demo_run import command_name
+
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    script = bin_dir / "sectorwatch"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert command_name(str(script)) == "venv/bin/sectorwatch"  # not on PATH: its path
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    assert command_name(str(script)) == "sectorwatch"  # on PATH: the bare name
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert command_name(str(script)) == str(script)  # outside the folder: the whole path
+    assert command_name("/usr/lib/python3/runpy.py") == "sectorwatch"  # python -m

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -77,6 +78,21 @@ def local_config_text(sites: dict, database_url: str, fetch: dict[str, str],
     return "\n".join(lines) + "\n"
 
 
+def command_name(argv0: str | None = None) -> str:
+    """How to run this command again as typed: `sectorwatch` when that name on PATH is
+    this program, else the path it was run by (`.venv/bin/sectorwatch` after `make demo`)."""
+    argv0 = argv0 or sys.argv[0]
+    if Path(argv0).name != "sectorwatch":  # python -m sectorwatch.cli
+        return "sectorwatch"
+    found = shutil.which("sectorwatch")
+    if found and Path(found).resolve() == Path(argv0).resolve():
+        return "sectorwatch"
+    try:
+        return str(Path(argv0).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(Path(argv0).resolve())
+
+
 def run_demo(workdir: Path, console: Console, week: str = DEMO_WEEK,
              serve_port: int | None = None) -> int:
     """The demo; with ``serve_port``, then the web pages on 127.0.0.1 until Ctrl-C."""
@@ -121,12 +137,13 @@ def run_demo(workdir: Path, console: Console, week: str = DEMO_WEEK,
     if serve_port is not None:
         serve_demo(config, signer, serve_port, console)
         return 0 if ok else 1
+    me = escape(command_name())
     console.print("Then try:", soft_wrap=True)
     for command in ("articles --authority Worcestershire",
                     f"digest preview --week {week} --subscriber worcestershire@example.org",
                     "sources"):
-        console.print(f"  sectorwatch --config {cfg} {command}", soft_wrap=True)
-    console.print("  sectorwatch demo --serve    (the same, then the web pages: subscribe, the "
+        console.print(f"  {me} --config {cfg} {command}", soft_wrap=True)
+    console.print(f"  {me} demo --serve    (the same, then the web pages: subscribe, the "
                   "archive, each authority's page)", soft_wrap=True)
     return 0 if ok else 1
 
