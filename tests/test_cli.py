@@ -535,3 +535,18 @@ def test_the_demo_names_the_command_as_it_can_be_run_again(tmp_path, monkeypatch
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     assert command_name(str(script)) == str(script)  # outside the folder: the whole path
     assert command_name("/usr/lib/python3/runpy.py") == "sectorwatch"  # python -m
+
+
+def test_what_commands_write_into_a_checkout_is_git_ignored():
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        import pytest
+
+        pytest.skip("not a git checkout")
+    paths = ["data/sectorwatch.db", "preview/digest-2026-W48.html", "outbox/x.eml",
+             "demo/sectorwatch.db"]
+    done = subprocess.run(["git", "check-ignore", *paths], cwd=root, capture_output=True,
+                          text=True)
+    assert done.stdout.split() == paths
