@@ -1,0 +1,135 @@
+"""Full-text search over the stored articles, on SQLite (FTS5) or PostgreSQL (tsvector):
+the same query language (query.py), filters and paging on both.
+
+A search ranks at most ``CANDIDATES`` matches: the most recently stored, read newest
+first from the index and stopping there. Below that many matches, which is every
+search of a word that names something (an authority, a topic, a phrase), all are
+ranked. A word in nearly every article (``children``) would otherwise have the whole
+history scored for each page; its count then reads "more than 1,000", best first
+among the newest thousand.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sectorwatch.errors import SectorwatchError
+from sectorwatch.store import fulltext
+from sectorwatch.store import schema as t
+from sectorwatch.store.base import StoreBase
+from sectorwatch.store.query import Query, QueryError, parse, to_fts5, to_tsquery
+from sectorwatch.store.records import SearchHit, SearchResults
+
+CANDIDATES = 1000
+"""Matches ranked per search at most: the most recently stored."""
+MAX_LIMIT = CANDIDATES
+"""Hits on one page at most: the page cannot reach past the ranked matches anyway."""
+
+
+class SearchStore(StoreBase):
+    """Mixed into Store: ``search``."""
+
+    def search(self, query: str | Query, *, authorities: Sequence[str] = (),
+               topics: Sequence[str] = (), since: datetime | None = None,
+               until: datetime | None = None, source_id: str | None = None,
+               limit: int = 20, offset: int = 0) -> SearchResults:
+        """Articles matching ``query`` (text, or parsed), best first: ``limit`` of them
+        from ``offset``. ``authorities`` (GSS codes) and ``topics`` (slugs) keep articles
+        with any of them, as ``articles()`` does; dates bound when it was published (else
+        first seen), from ``since`` and before ``until``.
+
+        Raises QueryError (with a hint) for a query that cannot run."""
+        parsed = query if isinstance(query, Query) else parse(query)
+        limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
+        dialect = self.engine.dialect.name
+        if dialect not in ("sqlite", "postgresql"):
+            raise SectorwatchError(f"search needs SQLite or PostgreSQL, not {dialect}")
+        a = t.articles
+        if dialect == "sqlite":
+            expression = to_fts5(parsed)
+            ids = sa.select(fulltext.fts.c.rowid.label("id"),
+                            fulltext.fts_rank().label("rank")).select_from(fulltext.fts)
+            key = fulltext.fts.c.rowid
+            ids = ids.where(fulltext.fts_match(expression))
+        else:
+            expression = to_tsquery(parsed)
+            ids = sa.select(a.c.id.label("id")).where(fulltext.pg_match(a, expression))
+            key = a.c.id
+        for kind, keys in (("authority", authorities), ("topic", topics)):
+            if keys:
+                g = t.article_tags.c
+                ids = ids.where(key.in_(sa.select(g.article_id).where(
+                    g.kind == kind, g.key.in_(list(keys)))))
+        when = sa.func.coalesce(a.c.published_at, a.c.first_seen_at)
+        bounds = [c for c in ((when >= since) if since is not None else None,
+                              (when < until) if until is not None else None,
+                              (a.c.source_id == source_id) if source_id else None)
+                  if c is not None]
+        if bounds:
+            ids = ids.where(*bounds)
+            if dialect == "sqlite":
+                ids = ids.join(a, a.c.id == key)
+        candidates = ids.order_by(key.desc()).limit(CANDIDATES + 1).subquery("candidates")
+        if dialect == "sqlite":
+            scored = sa.select(candidates.c.id, candidates.c.rank)
+        else:
+            scored = sa.select(candidates.c.id, fulltext.pg_rank(a, expression).label("rank")
+                               ).join(a, a.c.id == candidates.c.id)
+        counted = scored.add_columns(
+            sa.func.row_number().over(order_by=candidates.c.id.desc()).label("newest"),
+            sa.func.count().over().label("matched")).subquery("counted")
+        page = (sa.select(counted.c.id, counted.c.rank, counted.c.matched)
+                .where(counted.c.newest <= CANDIDATES)
+                .order_by(counted.c.rank.desc(), counted.c.id.desc())
+                .limit(limit).offset(offset))
+        with self.engine.connect() as conn:
+            try:
+                rows = conn.execute(page).all()
+                if rows:
+                    matched = rows[0].matched
+                else:
+                    matched = conn.execute(sa.select(sa.func.count())
+                                           .select_from(candidates)).scalar_one()
+                hits = _hits(conn, [(r.id, r.rank) for r in rows], expression)
+            except sa.exc.OperationalError as exc:  # never expected: the parser spells it
+                if "fts5" not in str(exc.orig):
+                    raise
+                raise QueryError(f"the search could not be read: {exc.orig}",
+                                 hint="write it as words, \"phrases\", OR, -word, "
+                                      "word*") from None
+        return SearchResults(hits, min(matched, CANDIDATES), matched > CANDIDATES, offset)
+
+
+def _hits(conn: Connection, ranked: list[tuple[int, float]], expression: str
+          ) -> tuple[SearchHit, ...]:
+    """The page's articles, snippets and primary authorities, in ``ranked``'s order: only
+    the page's rows have snippets made."""
+    if not ranked:
+        return ()
+    ids = [article_id for article_id, _ in ranked]
+    a = t.articles
+    cols = (a.c.id, a.c.title, a.c.url, a.c.source_id, a.c.published_at, a.c.first_seen_at)
+    if conn.dialect.name == "sqlite":
+        query = (sa.select(*cols, fulltext.fts_snippet().label("snippet"))
+                 .select_from(fulltext.fts).join(a, a.c.id == fulltext.fts.c.rowid)
+                 .where(fulltext.fts_match(expression), fulltext.fts.c.rowid.in_(ids)))
+    else:
+        query = sa.select(*cols, fulltext.pg_snippet(a, expression).label("snippet")
+                          ).where(a.c.id.in_(ids))
+    found = {row.id: row for row in conn.execute(query)}
+    g = t.article_tags.c
+    primary: dict[int, list[str]] = defaultdict(list)
+    for row in conn.execute(
+            sa.select(g.article_id, g.key).where(g.article_id.in_(ids), g.kind == "authority",
+                                                 g.role == "primary").order_by(g.key)):
+        primary[row.article_id].append(row.key)
+    return tuple(
+        SearchHit(id=r.id, title=r.title, url=r.url, source_id=r.source_id,
+                  published_at=r.published_at, first_seen_at=r.first_seen_at, rank=rank,
+                  snippet=r.snippet or "", authorities=tuple(primary[r.id]))
+        for article_id, rank in ranked if (r := found.get(article_id)) is not None)
