@@ -244,3 +244,21 @@ def test_the_same_record_shape_on_both_stores(store):
                                               "snippet", "authorities"}
     assert hit.when == NOW - timedelta(days=3) and hit.published_at is not None
     assert hit.published_at.tzinfo is not None
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL's generated column")
+def test_a_version_10_postgresql_database_gets_its_index_filled(store, db_url):
+    fill(store)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE articles DROP COLUMN search")  # and its index
+        conn.exec_driver_sql("UPDATE meta SET value = '10'")
+    store.close()
+    with Store.open(db_url) as migrated:
+        assert urls(migrated.search("caseloads")) == ["https://e.org/904"]
+        with migrated.engine.connect() as conn:
+            assert conn.exec_driver_sql(
+                "SELECT attstorage FROM pg_attribute WHERE attrelid = 'articles'::regclass "
+                "AND attname = 'search'").scalar() == "m"  # kept in the row
+            assert conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_articles_search'"
+            ).scalar().endswith("USING gin (search)")

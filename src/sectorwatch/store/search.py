@@ -60,20 +60,24 @@ class SearchStore(StoreBase):
             expression = to_tsquery(parsed)
             ids = sa.select(a.c.id.label("id")).where(fulltext.pg_match(a, expression))
             key = a.c.id
+        # On SQLite the index is read newest first and each match checked against the
+        # filters: handed to FTS5 as rowids, each would run the whole MATCH again (`+ 0`
+        # keeps them from it), and a join could turn the loop round the same way.
+        checked = key + 0 if dialect == "sqlite" else key
         for kind, keys in (("authority", authorities), ("topic", topics)):
             if keys:
                 g = t.article_tags.c
-                ids = ids.where(key.in_(sa.select(g.article_id).where(
+                ids = ids.where(checked.in_(sa.select(g.article_id).where(
                     g.kind == kind, g.key.in_(list(keys)))))
         when = sa.func.coalesce(a.c.published_at, a.c.first_seen_at)
         bounds = [c for c in ((when >= since) if since is not None else None,
                               (when < until) if until is not None else None,
                               (a.c.source_id == source_id) if source_id else None)
                   if c is not None]
-        if bounds:
+        if bounds and dialect == "sqlite":
+            ids = ids.where(sa.exists().where(a.c.id == key, *bounds))
+        elif bounds:
             ids = ids.where(*bounds)
-            if dialect == "sqlite":
-                ids = ids.join(a, a.c.id == key)
         candidates = ids.order_by(key.desc()).limit(CANDIDATES + 1).subquery("candidates")
         if dialect == "sqlite":
             scored = sa.select(candidates.c.id, candidates.c.rank)
@@ -124,10 +128,12 @@ def _hits(conn: Connection, ranked: list[tuple[int, float]], expression: str
     found = {row.id: row for row in conn.execute(query)}
     g = t.article_tags.c
     primary: dict[int, list[str]] = defaultdict(list)
-    for row in conn.execute(
-            sa.select(g.article_id, g.key).where(g.article_id.in_(ids), g.kind == "authority",
-                                                 g.role == "primary").order_by(g.key)):
-        primary[row.article_id].append(row.key)
+    # every tag of the page's articles, by their article_id index: asked for only the
+    # primary authorities, SQLite without statistics reads all authorities' tags instead
+    for row in conn.execute(sa.select(g.article_id, g.kind, g.role, g.key)
+                            .where(g.article_id.in_(ids)).order_by(g.key)):
+        if row.kind == "authority" and row.role == "primary":
+            primary[row.article_id].append(row.key)
     return tuple(
         SearchHit(id=r.id, title=r.title, url=r.url, source_id=r.source_id,
                   published_at=r.published_at, first_seen_at=r.first_seen_at, rank=rank,
