@@ -14,8 +14,10 @@ from rich.table import Table
 
 from sectorwatch import gazetteer
 from sectorwatch.cli.root import EXIT_FAILED, EXIT_OK, Context, cli, console, errors, when
+from sectorwatch.cli.searching import print_search
 from sectorwatch.errors import SectorwatchError
 from sectorwatch.sources.base import ExtractRules
+from sectorwatch.store.query import parse as parse_query
 from sectorwatch.store.records import StoredArticle
 from sectorwatch.tag import Tags
 
@@ -32,13 +34,17 @@ from sectorwatch.tag import Tags
               help="Only articles with this topic (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
+@click.option("--search", "search", metavar="QUERY",
+              help='Only articles matching QUERY, best first: words, "a phrase", OR, '
+                   "-excluded, prefix*.")
 @click.pass_obj
 def articles(obj: Context, since: str | None, source_id: str | None, limit: int,
              authorities: tuple[str, ...], regions: tuple[str, ...], topics: tuple[str, ...],
-             fmt: str) -> None:
-    """List stored articles, newest first."""
+             fmt: str, search: str | None) -> None:
+    """List stored articles, newest first (with --search, best match first)."""
     config = obj.config()
     since_at = parse_since(since) if since else None
+    query = parse_query(search) if search is not None else None  # before opening the store
     unknown_topics = set(topics) - {t.slug for t in config.topics}
     if unknown_topics:
         raise click.BadParameter(f"unknown topic {', '.join(sorted(unknown_topics))}; known: "
@@ -49,6 +55,10 @@ def articles(obj: Context, since: str | None, source_id: str | None, limit: int,
     except gazetteer.UnknownName as exc:
         raise click.BadParameter(str(exc), param_hint="--authority/--region") from None
     with obj.store(config) as store:
+        if query is not None:
+            print_search(store, query, codes=codes, topics=topics, since=since_at,
+                         source_id=source_id, limit=limit, fmt=fmt)
+            return
         rows = store.articles(since=since_at, source_id=source_id, limit=limit,
                               authorities=codes, topics=topics, with_tags=True)
     if fmt == "json":
