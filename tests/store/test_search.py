@@ -115,6 +115,11 @@ def test_filters_combine_with_the_search(store):
     assert found(authorities=[KENT], topics=[topic]) == {"1", "3"}
     assert found(authorities=[KENT], topics=[topic], since=NOW - timedelta(days=30)) == {"1"}
     assert found(until=NOW - timedelta(days=30)) == {"3"}
+    assert found(since=NOW + timedelta(days=1)) == found(until=NOW - timedelta(days=999)) == set()
+    # stored last, dated first: the stretch of ids searched for a date still holds it
+    add(store, 5, "Carers' history", "Kent's carers in 1990.", days=9000, source="a")
+    assert found(until=NOW - timedelta(days=30)) == {"3", "5"}
+    assert found(since=NOW - timedelta(days=30), authorities=[KENT]) == {"1", "4"}
     assert found(source_id="b") == {"2"}
     assert found(authorities=[LEEDS]) == set()
     assert store.search("carers", authorities=[LEEDS]).total == 0
