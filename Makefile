@@ -43,6 +43,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/tagging.py
 	$(BIN)/python benchmarks/digest.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/search.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache build src/*.egg-info
