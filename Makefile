@@ -43,6 +43,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/tagging.py
 	$(BIN)/python benchmarks/digest.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/search.py
 
 # `sectorwatch` on PATH: the checkout's .venv command linked into PREFIX/bin (~/.local/bin
 # by default, on PATH in most shells' profiles). The checkout stays where it is.

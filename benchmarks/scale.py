@@ -134,7 +134,9 @@ class Filler:
                               first_position=10, in_title=n_ == 0, district_level=False)
                 tags.append(dict(article_id=k, at=when, kind="authority", key=code, role=role,
                                  detail=json.dumps(detail)))
-            for slug in set(rng.choices(TOPICS, k=2)):
+            topics = set(rng.choices(TOPICS, k=2))
+            self.words(articles[-1], sorted(named), sorted(topics))
+            for slug in topics:
                 tags.append(dict(article_id=k, at=when, kind="topic", key=slug, role=None,
                                  detail=json.dumps(dict(slug=slug, label=slug, score=0.5))))
             if rng.random() < 0.05:
@@ -150,6 +152,10 @@ class Filler:
             conn.execute(sa.insert(t.article_urls), urls)
             conn.execute(sa.insert(t.article_tags), tags)
         self.articles += n
+
+    def words(self, article: dict, codes: list[str], topics: list[str]) -> None:
+        """Give ``article`` (a row about to be inserted) its title and text; here they
+        stay the random words drawn (benchmarks/search.py writes sentences)."""
 
     def _subscribers(self, n: int) -> None:
         rng = self.rng

@@ -550,3 +550,57 @@ def test_what_commands_write_into_a_checkout_is_git_ignored():
     done = subprocess.run(["git", "check-ignore", *paths], cwd=root, capture_output=True,
                           text=True)
     assert done.stdout.split() == paths
+
+
+def test_articles_search_ranks_with_snippets_and_refuses_bad_queries(tmp_path, make_site):
+    site = make_site()
+    site.route("/feed", rss(site.base, [("/news/k", "Kent foster carers"),
+                                        ("/news/w", "[bold]Worcestershire[/bold] budget")]),
+               "application/rss+xml")
+    site.route("/news/k", article_html("Kent foster carers", [
+        "Kent County Council is recruiting foster carers as fostering demand rises.",
+        "Foster carers in Kent will receive higher fostering allowances, the council said.",
+        LOREM[1]]))
+    site.route("/news/w", article_html("[bold]Worcestershire[/bold] budget", [
+        "Worcestershire County Council set its budget; fostering was mentioned once.",
+        "[red]Not markup[/red] &lt;b&gt;nor HTML&lt;/b&gt;: the council's budget for the year.",
+        LOREM[2]]))
+    (tmp_path / "config.yaml").write_text(
+        f'database_url: "sqlite:///{tmp_path}/sw.db"\n{FAST_FETCH}\nsources:\n'
+        f"  - {{id: s, type: feed, url: '{site.base}/feed'}}\n")
+    assert sw("fetch", cwd=tmp_path).returncode == 0
+
+    def search(*args: str) -> list[dict]:
+        out = sw("articles", "--format", "json", "--search", *args, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    [kent] = search("fostering allowances")
+    assert kent["title"] == "Kent foster carers" and kent["rank"] > 0
+    assert "<mark>fostering</mark> <mark>allowances</mark>" in kent["snippet_html"]
+    assert "fostering allowances" in kent["snippet"]
+    assert kent["authorities"] == [{"code": "E10000016", "name": "Kent"}]
+    assert [h["title"] for h in search("fostering")] == [  # in a title above in a text
+        "Kent foster carers", "[bold]Worcestershire[/bold] budget"]
+    assert [h["title"] for h in search("fostering", "--authority", "Worcestershire")] == \
+        ["[bold]Worcestershire[/bold] budget"]
+    assert search("fostering", "--region", "North East") == []
+    assert search("fostering", "--topic", "send") == []
+    assert len(search("council", "--limit", "1")) == 1
+    [w] = search("budget -kent")
+    assert "&lt;b&gt;nor HTML&lt;/b&gt;" in w["snippet_html"]
+
+    table = sw("articles", "--search", "budget", cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "[bold]Worcestershire[/bold] budget" in table.stdout  # shown, not read as markup
+    assert "[red]Not markup[/red]" in table.stdout
+    assert "1–1 of 1 match" in table.stderr
+
+    for query, message in [('"foster carers', "a quote is not closed"),
+                           ("-kent", "not only words to leave out"),
+                           ("", "nothing to search for"),
+                           ("kent OR", "OR needs a word or phrase on each side")]:
+        bad = sw("articles", "--search", query, cwd=tmp_path)
+        assert bad.returncode == 2, query
+        assert message in bad.stderr and "hint:" in bad.stderr, bad.stderr
+        assert "Traceback" not in bad.stderr and "sqlite" not in bad.stderr.lower()

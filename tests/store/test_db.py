@@ -159,7 +159,16 @@ def test_a_version_1_database_is_migrated_to_the_fresh_schema(tmp_path):
         conn.exec_driver_sql("DROP TABLE host_leases")
         conn.exec_driver_sql("DROP TABLE tag_counts")
         conn.exec_driver_sql("DROP INDEX ix_articles_when")
+        for trigger in ("insert", "update", "delete"):
+            conn.exec_driver_sql(f"DROP TRIGGER articles_fts_{trigger}")
+        conn.exec_driver_sql("DROP TABLE articles_fts")
         conn.exec_driver_sql("UPDATE meta SET value = '1'")
+        # an article stored before search existed: the migration indexes it
+        conn.exec_driver_sql(
+            "INSERT INTO articles (url, source_id, title, text, fingerprint, published_signal, "
+            "word_count, truncated, first_seen_at, raw_url, raw_content_type, raw_gzip) VALUES "
+            "('https://e.org/old', 's', 'Old news', 'Fostering allowances in Kent.', 'f', "
+            "'feed', 4, 0, '2020-01-01 00:00:00', 'https://e.org/old', 'text/html', x'00')")
     old.close()
     migrated = Store.open(f"sqlite:///{tmp_path / 'old.db'}")
 
@@ -170,13 +179,15 @@ def test_a_version_1_database_is_migrated_to_the_fresh_schema(tmp_path):
             return {table: {r[1]: (r[2], r[3]) for r in conn.exec_driver_sql(
                 f"PRAGMA table_info({table})")} for table in sorted(tables)}
 
-    def indexes(store):
+    def indexes(store, kind="index"):
         with store.engine.connect() as conn:
             return sorted(conn.exec_driver_sql(
-                "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'").all())
+                f"SELECT tbl_name, name FROM sqlite_master WHERE type = '{kind}'").all())
 
     assert columns(migrated) == columns(fresh)
     assert indexes(migrated) == indexes(fresh)
+    assert indexes(migrated, "trigger") == indexes(fresh, "trigger")
+    assert [h.url for h in migrated.search("fostering").hits] == ["https://e.org/old"]
     with migrated.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM article_tags").scalar() == 0
     with migrated.engine.connect() as conn:

@@ -82,3 +82,54 @@ def test_subscribe_confirm_manage_unsubscribe_in_a_browser(served, browser, scre
         shot(name)
     assert not problems, problems  # no CSP refusals, no script errors
     context.close()
+
+
+@pytest.mark.parametrize("device", WIDTHS)
+def test_search_from_the_header_box_in_a_browser(served, browser, screenshots, device):
+    from tests.web.test_search import KINSHIP, add_kinship_stories
+
+    add_kinship_stories(served)
+    width = WIDTHS[device]
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  is_mobile=device == "phone")
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+
+    def fits() -> bool:  # nothing wider than the screen
+        return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.goto(served.url + "/")
+    assert fits()
+    box = page.get_by_role("search").get_by_label("Search articles")
+    box.fill("kinship carers")
+    box.press("Enter")
+    page.wait_for_url("**/search?q=kinship+carers")
+    assert page.get_by_role("heading", name=f"Results 1–20 of {KINSHIP}").is_visible()
+    hits = page.locator("article.hit")
+    assert hits.count() == 20
+    marks = hits.first.locator("mark")
+    assert marks.first.is_visible() and marks.first.inner_text().lower() in ("kinship", "carers")
+    assert page.get_by_label("Search articles").input_value() == "kinship carers"
+    assert fits()
+    page.screenshot(path=str(screenshots / f"search-{width}.png"), full_page=True)
+
+    page.get_by_role("link", name="Next").click()
+    page.wait_for_url("**/search?q=kinship+carers&page=2")
+    assert page.get_by_role("heading", name=f"Results 21–{KINSHIP} of {KINSHIP}").is_visible()
+    assert hits.count() == KINSHIP - 20
+    assert page.get_by_role("link", name="Norfolk").first.is_visible()  # an authority chip
+    assert fits()
+    page.get_by_role("link", name="Previous").click()
+    page.wait_for_url("**/search?q=kinship+carers")
+
+    assert not problems, problems  # no CSP refusals, no script errors
+
+    page.get_by_label("Search articles").fill('"kinship carers')  # a quote left open
+    page.get_by_role("button", name="Search").click()
+    assert page.get_by_role("alert").inner_text().startswith("A quote is not closed.")
+    assert fits()
+    # the page's own 400 is all Chromium reports
+    assert [p for p in problems if "status of 400" not in p] == [], problems
+    context.close()

@@ -17,8 +17,10 @@ from rich.table import Table
 
 from sectorwatch import gazetteer
 from sectorwatch.cli.root import EXIT_FAILED, EXIT_OK, Context, cli, console, errors, when
+from sectorwatch.cli.searching import print_search
 from sectorwatch.errors import SectorwatchError
 from sectorwatch.sources.base import ExtractRules
+from sectorwatch.store.query import parse as parse_query
 from sectorwatch.store.records import StoredArticle
 from sectorwatch.tag import Tags
 
@@ -35,16 +37,21 @@ from sectorwatch.tag import Tags
               help="Only articles with this topic (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
+@click.option("--search", "search", metavar="QUERY",
+              help='Only articles matching QUERY, best first: words, "a phrase", OR, '
+                   "-excluded, prefix*.")
 @click.pass_context
 def articles(ctx: click.Context, since: str | None, source_id: str | None, limit: int,
              authorities: tuple[str, ...], regions: tuple[str, ...], topics: tuple[str, ...],
-             fmt: str) -> None:
-    """List stored articles, newest first (`articles show ID`: one of them in full)."""
+             fmt: str, search: str | None) -> None:
+    """List stored articles, newest first (with --search, best match first; `articles
+    show ID`: one of them in full)."""
     if ctx.invoked_subcommand is not None:
         return
     obj: Context = ctx.obj
     config = obj.config()
     since_at = parse_since(since) if since else None
+    query = parse_query(search) if search is not None else None  # before opening the store
     unknown_topics = set(topics) - {t.slug for t in config.topics}
     if unknown_topics:
         raise click.BadParameter(f"unknown topic {', '.join(sorted(unknown_topics))}; known: "
@@ -55,6 +62,10 @@ def articles(ctx: click.Context, since: str | None, source_id: str | None, limit
     except gazetteer.UnknownName as exc:
         raise click.BadParameter(str(exc), param_hint="--authority/--region") from None
     with obj.store(config) as store:
+        if query is not None:
+            print_search(store, query, codes=codes, topics=topics, since=since_at,
+                         source_id=source_id, limit=limit, fmt=fmt)
+            return
         rows = store.articles(since=since_at, source_id=source_id, limit=limit,
                               authorities=codes, topics=topics, with_tags=True)
     if fmt == "json":

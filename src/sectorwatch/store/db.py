@@ -1,7 +1,7 @@
 """The store: every SQL statement sectorwatch runs lives in this package. This module
 opens the database, migrates it, holds its write transaction and its locks, and keeps
-per-source state; the rest is in mixins by what they own (articles, tags, subscribers,
-deliveries, issues, runs, leases)."""
+per-source state; the rest is in mixins by what they own (articles, tags, search,
+subscribers, deliveries, issues, runs, leases)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from sectorwatch.store.issues import IssueStore
 from sectorwatch.store.leases import LeaseStore
 from sectorwatch.store.rows import take_turns, upsert
 from sectorwatch.store.runs import RunStore
+from sectorwatch.store.search import SearchStore
 from sectorwatch.store.subscribers import SubscriberStore
 from sectorwatch.store.tags import TagStore
 
@@ -92,8 +93,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(ArticleStore, TagStore, SubscriberStore, DeliveryStore, IssueStore, RunStore,
-            LeaseStore):
+class Store(ArticleStore, TagStore, SearchStore, SubscriberStore, DeliveryStore, IssueStore,
+            RunStore, LeaseStore):
     """A database reached by SQLAlchemy URL (SQLite by default, in WAL mode)."""
 
     def __init__(self, engine: Engine):

@@ -79,6 +79,38 @@ class ArticleText:
 
 
 @dataclass(frozen=True)
+class SearchHit:
+    """One article a search found: ``rank`` is higher for a better match, ``snippet`` the
+    passage with matched words between highlight.START and STOP (scraped text: escape it,
+    as highlight.to_html does), ``authorities`` the GSS codes it is mainly about."""
+
+    id: int
+    title: str
+    url: str
+    source_id: str
+    published_at: datetime | None
+    first_seen_at: datetime
+    rank: float
+    snippet: str
+    authorities: tuple[str, ...] = ()
+
+    @property
+    def when(self) -> datetime:
+        return self.published_at or self.first_seen_at
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """A page of hits, best first, and how many matched in all (``total``). ``more``: more
+    than ``total`` matched, and only the ``total`` most recently stored were ranked."""
+
+    hits: tuple[SearchHit, ...]
+    total: int
+    more: bool = False
+    offset: int = 0
+
+
+@dataclass(frozen=True)
 class StoredIssue:
     """One frozen issue of the digest; ``stories`` is its JSON snapshot ("" when listed
     without it), ``sent`` how many readers it has reached."""

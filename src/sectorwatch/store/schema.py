@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from sectorwatch.store import fulltext
+
 
 class UTCDateTime(sa.types.TypeDecorator):
     """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
@@ -97,6 +99,9 @@ articles = sa.Table(
 sa.Index("ix_articles_when",
          sa.func.coalesce(articles.c.published_at, articles.c.first_seen_at), articles.c.id)
 NEW_INDEXES = {"ix_deliveries_claim", "ix_articles_when", "ix_article_tags_kind_key_at"}
+# The full-text index over titles and texts (FTS5 or a tsvector column: store/fulltext.py).
+sa.event.listen(articles, "after_create",
+                lambda target, connection, **kw: fulltext.create_index(connection))
 
 article_urls = sa.Table(
     "article_urls", metadata,
@@ -336,10 +341,16 @@ def _v10_leases_and_indexes(conn: Connection) -> None:
             index.create(conn)
 
 
+def _v11_full_text_search(conn: Connection) -> None:
+    """Search: the full-text index over articles' titles and texts, filled from the
+    articles stored (an FTS5 table kept by triggers, or a generated tsvector column)."""
+    fulltext.create_index(conn)
+
+
 MIGRATIONS: list[Migration] = [_v2_extraction_fields, _v3_tags, _v4_subscribers,
                                _v5_deliveries, _v6_issues, _v7_consent,
                                _v8_bounces_events_runners, _v9_wider_tag_role,
-                               _v10_leases_and_indexes]
+                               _v10_leases_and_indexes, _v11_full_text_search]
 
 
 def schema_version() -> int:

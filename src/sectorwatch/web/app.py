@@ -1,9 +1,9 @@
 """The web app of `sectorwatch serve`: one Starlette application over the shared store.
 
-Reading pages (home, archive, authorities, feeds) live in ``reading``; subscribing,
-confirming, managing and unsubscribing in ``subscribing``; what they share in
-``context``. This module only builds the app: routes, security middleware, error pages
-and static files.
+Reading pages (home, archive, authorities, feeds) live in ``reading``; the search page
+in ``searching``; subscribing, confirming, managing and unsubscribing in ``subscribing``;
+what they share in ``context``. This module only builds the app: routes, security
+middleware, error pages and static files.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sectorwatch.digest.render import environment
 from sectorwatch.digest.transport import Transport, transport_for
 from sectorwatch.store import Store
 from sectorwatch.tokens import Signer
-from sectorwatch.web import reading, subscribing
+from sectorwatch.web import reading, searching, subscribing
 from sectorwatch.web.context import Web
 from sectorwatch.web.limits import RateLimit
 from sectorwatch.web.security import HEADERS, HSTS, Csrf, SecurityHeaders, origin_of
@@ -82,7 +82,7 @@ def create_app(config: Config, store: Store, signer: Signer, *,
 
     static = Path(str(resources.files("sectorwatch").joinpath("web", "static")))
     routes = [
-        *reading.routes(web), *subscribing.routes(web),
+        *reading.routes(web), *searching.routes(web), *subscribing.routes(web),
         Route("/robots.txt", lambda r: PlainTextResponse(
             "User-agent: *\nDisallow: /m/\nDisallow: /u/\nDisallow: /c/\n")),
         Route("/healthz", lambda r: PlainTextResponse("ok")),
