@@ -4,7 +4,7 @@ each size; then several processes at once (two senders, three fetch workers) wit
 message and article counted.
 
     python benchmarks/scale.py [--sizes 1000,10000,100000] [--stores sqlite,postgresql]
-                               [--repeat 30] [--pg URL]
+                               [--repeat 60] [--pg URL]
 
 PostgreSQL is a throwaway cluster from Debian's `postgresql` binaries (as the tests use),
 or the server at --pg. The data is synthetic but shaped like the real thing: two years of
@@ -408,7 +408,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--stores", default="sqlite,postgresql")
-    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--pg", help="a PostgreSQL URL whose user may create databases")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
