@@ -14,16 +14,23 @@ from tests.web.conftest import LEEDS, link_in
 WIDTHS = {"desktop": 1280, "phone": 375}
 
 
-@pytest.mark.parametrize("device", WIDTHS)
-def test_subscribe_confirm_manage_unsubscribe_in_a_browser(served, browser, screenshots,
-                                                           device):
-    width = WIDTHS[device]
-    context = browser.new_context(viewport={"width": width, "height": 900},
+def open_page(browser, device: str):
+    """A fresh context at the device's width: (context, page, the console errors and
+    script errors it reports)."""
+    context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900},
                                   is_mobile=device == "phone")
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
+    return context, page, problems
+
+
+@pytest.mark.parametrize("device", WIDTHS)
+def test_subscribe_confirm_manage_unsubscribe_in_a_browser(served, browser, screenshots,
+                                                           device):
+    width = WIDTHS[device]
+    context, page, problems = open_page(browser, device)
 
     def shot(name: str) -> None:
         page.screenshot(path=str(screenshots / f"{name}-{width}.png"), full_page=True)
@@ -90,12 +97,7 @@ def test_search_from_the_header_box_in_a_browser(served, browser, screenshots, d
 
     add_kinship_stories(served)
     width = WIDTHS[device]
-    context = browser.new_context(viewport={"width": width, "height": 900},
-                                  is_mobile=device == "phone")
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
+    context, page, problems = open_page(browser, device)
 
     def fits() -> bool:  # nothing wider than the screen
         return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
