@@ -593,6 +593,7 @@ def test_articles_search_ranks_with_snippets_and_refuses_bad_queries(tmp_path, m
     table = sw("articles", "--search", "budget", cwd=tmp_path)
     assert table.returncode == 0, table.stderr
     assert "[bold]Worcestershire[/bold] budget" in table.stdout  # shown, not read as markup
+    assert str(w["id"]) in table.stdout.split()  # the id `articles show` takes
     assert "[red]Not markup[/red]" in table.stdout
     assert "1–1 of 1 match" in table.stderr
 

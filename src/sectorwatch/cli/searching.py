@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sectorwatch import gazetteer
-from sectorwatch.cli.root import console, errors, when
+from sectorwatch.cli.root import console, errors
 from sectorwatch.store import Store
 from sectorwatch.store.highlight import segments, to_html, to_text
 from sectorwatch.store.query import Query
@@ -28,7 +28,9 @@ def print_search(store: Store, query: Query, *, codes: Sequence[str], topics: Se
                               ensure_ascii=False))
         return
     table = Table()
-    for name in ("published", "source", "title and snippet", "about"):
+    table.add_column("id", justify="right", no_wrap=True)  # for `articles show ID`
+    table.add_column("published", no_wrap=True)
+    for name in ("source", "title and snippet", "about"):
         table.add_column(name, overflow="fold")
     for h in results.hits:
         # Text, not markup: nothing scraped is read as rich's [style] tags
@@ -36,7 +38,8 @@ def print_search(store: Store, query: Query, *, codes: Sequence[str], topics: Se
         cell.append("\n")
         for piece, matched in segments(h.snippet):
             cell.append(piece, style="reverse" if matched else "dim")
-        table.add_row(when(h.published_at) if h.published_at else "?", Text(h.source_id),
+        table.add_row(str(h.id), f"{h.published_at:%Y-%m-%d}" if h.published_at else "?",
+                      Text(h.source_id),
                       cell, Text(", ".join(gazetteer.name(c) for c in h.authorities)))
     console.print(table)
     errors.print(_counted(results))
